@@ -1,9 +1,8 @@
-// kite's interpreter: a small, xeus-like public interface over embedded CPython.
-// Public methods take and return Jupyter *content* dicts (no headers); each forwards to a
-// private `_impl` hook, as xeus::xinterpreter does, so a xeus or xeus-lite host is a thin adapter.
+// kite's interpreter interface, modelled on xeus::xinterpreter: a small public, non-virtual API
+// taking and returning Jupyter *content* dicts (no headers), each forwarding to a private `_impl`
+// hook, with the host's servers injected. A xeus or xeus-lite host is then a thin adapter.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "host_services.hpp"
@@ -13,33 +12,52 @@ namespace kite {
 class interpreter {
 public:
     // The servers are owned by the host and must outlive the interpreter.
-    interpreter(output_channel& output, interrupt_source& interrupts);
-    ~interpreter();
+    interpreter(output_channel& output, interrupt_source& interrupts)
+        : m_output(output), m_interrupts(interrupts) {}
+    virtual ~interpreter() = default;
     interpreter(const interpreter&) = delete;
     interpreter& operator=(const interpreter&) = delete;
 
-    // Starts CPython (with signal handlers installed) and the Python-side helpers.
-    void configure();
+    void configure() { configure_impl(); }
 
     json execute_request(const std::string& code, bool silent, bool store_history,
-                         const json& user_expressions, bool allow_stdin);
-    json complete_request(const std::string& code, int cursor_pos);
-    json inspect_request(const std::string& code, int cursor_pos, int detail_level);
-    json is_complete_request(const std::string& code);
-    json kernel_info_request();
-    json history_request(const json& content);
-    json comm_info_request(const json& content);
-    void shutdown_request(bool restart);
+                         const json& user_expressions, bool allow_stdin) {
+        return execute_request_impl(code, silent, store_history, user_expressions, allow_stdin);
+    }
+    json complete_request(const std::string& code, int cursor_pos) {
+        return complete_request_impl(code, cursor_pos);
+    }
+    json inspect_request(const std::string& code, int cursor_pos, int detail_level) {
+        return inspect_request_impl(code, cursor_pos, detail_level);
+    }
+    json is_complete_request(const std::string& code) { return is_complete_request_impl(code); }
+    json kernel_info_request() { return kernel_info_request_impl(); }
+    json history_request(const json& content) { return history_request_impl(content); }
+    json comm_info_request(const json& content) { return comm_info_request_impl(content); }
+    void shutdown_request(bool restart) { shutdown_request_impl(restart); }
 
-    // Dispatches a request by msg_type (the hosts that pass messages as data use this);
-    // unknown types give an error reply content naming the type.
+    // Dispatches a request by msg_type, for hosts that pass messages as data (the wasm worker).
+    // An unknown type or malformed content gives an error reply content that says so.
     json handle_request(const std::string& msg_type, const json& content);
 
-    int execution_count() const;
+protected:
+    output_channel& output() { return m_output; }
+    interrupt_source& interrupts() { return m_interrupts; }
 
 private:
-    struct impl;
-    std::unique_ptr<impl> m_impl;
+    virtual void configure_impl() = 0;
+    virtual json execute_request_impl(const std::string& code, bool silent, bool store_history,
+                                      const json& user_expressions, bool allow_stdin) = 0;
+    virtual json complete_request_impl(const std::string& code, int cursor_pos) = 0;
+    virtual json inspect_request_impl(const std::string& code, int cursor_pos, int detail_level) = 0;
+    virtual json is_complete_request_impl(const std::string& code) = 0;
+    virtual json kernel_info_request_impl() = 0;
+    virtual json history_request_impl(const json& content) = 0;
+    virtual json comm_info_request_impl(const json& content) = 0;
+    virtual void shutdown_request_impl(bool restart) = 0;
+
+    output_channel& m_output;
+    interrupt_source& m_interrupts;
 };
 
 }  // namespace kite
