@@ -1,0 +1,52 @@
+# kite: `make` builds everything, `make test` builds and runs every test, `make demo` builds and
+# serves the JupyterLite site. Expensive builds are cached under $(KITE_CACHE).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export KITE_CACHE ?= $(HOME)/.cache/kite
+# Debian's emcc needs acorn, which Debian installs outside Node's default search path.
+export NODE_PATH := /usr/share/nodejs
+JOBS ?= 2
+PY := $(CURDIR)/.venv/bin/python
+PORT ?= 8000
+export JUPYTER_PATH := $(CURDIR)/build/share/jupyter
+
+.PHONY: all deps cpython wasm native lite site test demo bench console clean
+all: wasm native site
+
+deps:
+	@bash scripts/install-deps.sh
+
+cpython: deps
+	@bash wasm/cpython/build.sh >/dev/null
+
+wasm: cpython
+	@echo "[kite] building the wasm kernel (build/wasm)"
+	@emcmake cmake -S . -B build/wasm -G Ninja -DKITE_CPYTHON_PREFIX="$$(bash wasm/cpython/build.sh --print-prefix)" >build/wasm-configure.log 2>&1 \
+	  || { mkdir -p build; cat build/wasm-configure.log; exit 1; }
+	@cmake --build build/wasm -j $(JOBS)
+
+native: deps
+	@echo "[kite] building the native kernel and unit tests (build/native)"
+	@mkdir -p build && cmake -S . -B build/native -G Ninja >build/native-configure.log 2>&1 || { cat build/native-configure.log; exit 1; }
+	@cmake --build build/native -j $(JOBS)
+
+lite: wasm
+	@bash wasm/jupyterlite/build.sh build/wasm/dist
+
+site: lite
+	@bash wasm/jupyterlite/build-site.sh
+
+test: all
+	@$(PY) -m pytest tests
+
+demo: all
+	@$(PY) wasm/serve.py build/site --port $(PORT)
+
+bench: all
+	@bash bench/run.sh
+
+console: wasm
+	@.venv/bin/jupyter console --kernel kite-node
+
+clean:
+	rm -rf build test-artifacts
