@@ -1,0 +1,37 @@
+// Node-only: the adapter KiteController expects, over a worker_threads Worker running worker.js.
+// ESM (wasm/node/package.json has "type": "module").
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Returns createWorker() for KiteController. `workerPath` is dist/worker.js.
+ * resourceLimits.stackSizeMb: the V8 stack of the worker thread, which bounds how deep wasm
+ * (CPython's C recursion) can go before a RangeError; see wasm/CMakeLists.txt for the measured
+ * Python recursion limit that fits.
+ */
+export function nodeWorkerFactory(workerPath, { stackSizeMb = 4 } = {}) {
+  // worker.js is a classic script that uses require(): evaluate its source as CommonJS, whatever
+  // "type" the package.json next to it declares (dist/ says "module" for controller.js).
+  const source = readFileSync(workerPath, 'utf8');
+  return () => {
+    const w = new Worker(source, { eval: true, resourceLimits: { stackSizeMb }, stdout: false, stderr: false });
+    let onError = () => {};
+    let terminated = false;
+    w.on('error', (e) => onError(e));
+    w.on('exit', (code) => {
+      if (!terminated) onError(new Error(`the worker thread exited unexpectedly (code ${code})`));
+    });
+    return {
+      postMessage: (msg) => w.postMessage(msg),
+      onMessage: (cb) => w.on('message', cb),
+      onError: (cb) => {
+        onError = cb;
+      },
+      terminate: () => {
+        terminated = true;
+        return w.terminate();
+      },
+      thread: w,
+    };
+  };
+}
