@@ -1,0 +1,179 @@
+#include "kite_module.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <string>
+
+#include "py_json.hpp"
+
+namespace kite {
+
+int raise_pending_signal(interrupt_source& interrupts, int signal) {
+    int sig = signal ? signal : interrupts.take();
+    if (sig) PyErr_SetInterruptEx(sig);
+    return PyErr_CheckSignals();
+}
+
+namespace detail {
+namespace {
+
+output_channel* g_output = nullptr;
+interrupt_source* g_interrupts = nullptr;
+PyObject* g_flush_hook = nullptr;  // strong reference
+
+bool host_attached() {
+    if (g_output && g_interrupts) return true;
+    PyErr_SetString(PyExc_RuntimeError, "kite: no host is attached to the interpreter");
+    return false;
+}
+
+// publish(msg_type: str, content) -> None
+PyObject* kite_publish(PyObject*, PyObject* args) {
+    const char* msg_type;
+    PyObject* content;
+    if (!PyArg_ParseTuple(args, "sO:publish", &msg_type, &content)) return nullptr;
+    if (!host_attached()) return nullptr;
+    try {
+        g_output->publish(msg_type, py::from_python(content));
+    } catch (const std::exception& e) {
+        PyErr_Format(PyExc_RuntimeError, "kite: publish failed: %s", e.what());
+        return nullptr;
+    }
+    Py_RETURN_NONE;
+}
+
+// input(prompt: str, password: bool) -> str, or None when the host cannot answer input.
+// A signal that cuts the request short is raised; if its handler returns, we ask again.
+PyObject* kite_input(PyObject*, PyObject* args) {
+    const char* prompt;
+    Py_ssize_t prompt_len;
+    int password;
+    if (!PyArg_ParseTuple(args, "s#p:input", &prompt, &prompt_len, &password)) return nullptr;
+    if (!host_attached()) return nullptr;
+    const std::string text(prompt, static_cast<size_t>(prompt_len));
+    for (;;) {
+        input_result result;
+        std::string failure;
+        Py_BEGIN_ALLOW_THREADS
+        try {
+            result = g_output->input(text, password != 0);
+        } catch (const std::exception& e) {
+            failure = e.what();
+            if (failure.empty()) failure = "unknown error";
+        }
+        Py_END_ALLOW_THREADS
+        if (!failure.empty()) {
+            PyErr_Format(PyExc_RuntimeError, "kite: input failed: %s", failure.c_str());
+            return nullptr;
+        }
+        if (!result.supported) Py_RETURN_NONE;
+        if (result.signal) {
+            if (raise_pending_signal(*g_interrupts, result.signal) < 0) return nullptr;
+            continue;
+        }
+        std::string& value = result.value;
+        if (!value.empty() && value.back() == '\n') value.pop_back();
+        if (!value.empty() && value.back() == '\r') value.pop_back();
+        return py::to_python(value);
+    }
+}
+
+// Validates the duration exactly like CPython's time.sleep (same exception types and messages).
+bool sleep_seconds(PyObject* arg, double& secs) {
+    if (PyFloat_Check(arg)) {
+        secs = PyFloat_AsDouble(arg);
+        if (std::isnan(secs)) {
+            PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
+            return false;
+        }
+    } else {
+        py::ref index(PyNumber_Index(arg));  // TypeError "'str' object cannot be interpreted..."
+        if (!index) return false;
+        secs = PyLong_AsDouble(index.get());
+        if (secs == -1.0 && PyErr_Occurred()) secs = HUGE_VAL, PyErr_Clear();
+    }
+    if (std::fabs(secs) > 9.2e9) {  // _PyTime_t holds nanoseconds in 64 bits
+        PyErr_SetString(PyExc_OverflowError, "timestamp too large to convert to C _PyTime_t");
+        return false;
+    }
+    if (secs < 0) {
+        PyErr_SetString(PyExc_ValueError, "sleep length must be non-negative");
+        return false;
+    }
+    return true;
+}
+
+// sleep(secs): time.sleep that wakes on interrupts instead of busy-waiting. Like CPython
+// (PEP 475), a signal whose handler returns does not shorten the sleep.
+PyObject* kite_sleep(PyObject*, PyObject* arg) {
+    double secs;
+    if (!sleep_seconds(arg, secs)) return nullptr;
+    if (!host_attached()) return nullptr;
+    if (flush_streams() < 0) return nullptr;
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                             std::chrono::duration<double>(secs));
+    for (;;) {
+        double remaining = std::chrono::duration<double>(deadline - clock::now()).count();
+        if (remaining <= 0) break;
+        bool woken = false;
+        std::string failure;
+        Py_BEGIN_ALLOW_THREADS
+        try {
+            woken = g_interrupts->wait(remaining);
+        } catch (const std::exception& e) {
+            failure = e.what();
+            if (failure.empty()) failure = "unknown error";
+        }
+        Py_END_ALLOW_THREADS
+        if (!failure.empty()) {
+            PyErr_Format(PyExc_RuntimeError, "kite: sleep failed: %s", failure.c_str());
+            return nullptr;
+        }
+        if (woken && raise_pending_signal(*g_interrupts) < 0) return nullptr;
+    }
+    Py_RETURN_NONE;
+}
+
+// set_flush_hook(callable or None): what sleep (and the C++ core) call to flush streams.
+PyObject* kite_set_flush_hook(PyObject*, PyObject* hook) {
+    if (hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_SetString(PyExc_TypeError, "flush hook must be callable or None");
+        return nullptr;
+    }
+    Py_XSETREF(g_flush_hook, hook == Py_None ? nullptr : Py_NewRef(hook));
+    Py_RETURN_NONE;
+}
+
+PyMethodDef methods[] = {
+    {"publish", kite_publish, METH_VARARGS, "publish(msg_type, content): send an iopub message."},
+    {"input", kite_input, METH_VARARGS,
+     "input(prompt, password) -> str, or None if the host cannot answer input requests."},
+    {"sleep", kite_sleep, METH_O, "sleep(seconds): interruptible time.sleep."},
+    {"set_flush_hook", kite_set_flush_hook, METH_O,
+     "set_flush_hook(callable): called to flush buffered streams before blocking."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_kite",
+                          "Hooks of the kite kernel's C++ core (internal).", -1, methods,
+                          nullptr, nullptr, nullptr, nullptr};
+
+}  // namespace
+
+void set_module_host(output_channel* output, interrupt_source* interrupts) {
+    g_output = output;
+    g_interrupts = interrupts;
+}
+
+int flush_streams() {
+    if (!g_flush_hook) return 0;
+    py::ref hook(Py_NewRef(g_flush_hook));  // the hook may replace itself
+    py::ref result(PyObject_CallNoArgs(hook.get()));
+    return result ? 0 : -1;
+}
+
+PyObject* init_kite_module() { return PyModule_Create(&module_def); }
+
+}  // namespace detail
+}  // namespace kite

@@ -1,0 +1,28 @@
+// `_kite`: the built-in extension module through which kite's Python helpers reach the host's
+// servers (publish, input), wait without the GIL (time.sleep) and receive injected signals.
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "host_services.hpp"
+
+namespace kite {
+
+// Makes a signal act in Python: `signal`, or if 0 the one `interrupts.take()` returns, is handed
+// to CPython (PyErr_SetInterruptEx), then PyErr_CheckSignals() runs its handler. Returns -1 with
+// a Python exception set when the handler raised (KeyboardInterrupt by default), else 0 (no
+// signal, SIG_IGN, or a handler that returned). Call with the GIL on the main thread.
+int raise_pending_signal(interrupt_source& interrupts, int signal = 0);
+
+namespace detail {
+
+// The servers the module's functions use; nullptr detaches them (calls then raise RuntimeError).
+void set_module_host(output_channel* output, interrupt_source* interrupts);
+// Calls the flush hook the Python side registered (publishes buffered stream text). -1 on error.
+int flush_streams();
+// For PyImport_AppendInittab("_kite", ...).
+PyObject* init_kite_module();
+
+}  // namespace detail
+}  // namespace kite

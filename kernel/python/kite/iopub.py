@@ -1,0 +1,83 @@
+"""The single path of every iopub message: batches stream text and keeps all output in order.
+
+Stream text is published at once if nothing was flushed for FLUSH_INTERVAL (so a print before a
+long loop shows immediately), otherwise buffered until the interval passes, the buffer exceeds
+MAX_BUFFER, another message goes out, a blocking call starts (sleep, input) or the cell ends.
+"""
+
+import io
+import time
+
+import _kite
+
+FLUSH_INTERVAL = 0.05
+MAX_BUFFER = 64 * 1024
+
+_pending = []  # [name, [chunks]] in write order; stdout and stderr share it to keep order
+_pending_size = 0
+_last_flush = float("-inf")
+
+
+def flush():
+    """Publish buffered stream text now."""
+    global _pending, _pending_size, _last_flush
+    if not _pending:
+        return
+    # Swap first: a re-entrant flush (or an interrupt half-way) must not send text twice.
+    pending, _pending, _pending_size = _pending, [], 0
+    _last_flush = time.monotonic()
+    for name, chunks in pending:
+        _kite.publish("stream", {"name": name, "text": "".join(chunks)})
+
+
+def publish(msg_type, content):
+    """Send a non-stream iopub message after the stream text written before it."""
+    flush()
+    _kite.publish(msg_type, content)
+
+
+def write_stream(name, text):
+    global _pending_size
+    if _pending and _pending[-1][0] == name:
+        _pending[-1][1].append(text)
+    else:
+        _pending.append([name, [text]])
+    _pending_size += len(text)
+    if _pending_size > MAX_BUFFER or time.monotonic() - _last_flush >= FLUSH_INTERVAL:
+        flush()
+
+
+class OutStream(io.TextIOBase):
+    """sys.stdout / sys.stderr: text goes to the frontend as `stream` messages."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, name):
+        super().__init__()
+        self._name = name
+
+    @property
+    def name(self):
+        return "<%s>" % self._name
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        raise io.UnsupportedOperation("fileno: kite's %s is not a file" % self._name)
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not %s" % type(s).__name__)
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        if s:
+            write_stream(self._name, s)
+        return len(s)
+
+    def flush(self):
+        flush()

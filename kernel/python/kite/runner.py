@@ -1,0 +1,153 @@
+"""Runs cells in __main__ like IPython: the last expression's value becomes execute_result,
+counts, In/Out/_ variables, history, user_expressions and error reporting."""
+
+import __future__
+import ast
+import io
+import linecache
+import sys
+import tokenize
+
+from . import errors, formatters, history, iopub, stdin
+
+_CO_COROUTINE = 0x80
+_FUTURE_FLAGS = 0
+for _name in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
+
+execution_count = 0  # of the last cell that stored history
+_unstored = 0  # cells run without history, for unique filenames
+_compile_flags = 0  # __future__ imports of earlier cells stay in force, as in IPython
+_loop = None
+ns = sys.modules["__main__"].__dict__
+
+
+def setup_namespace():
+    ns.update({
+        "In": [""], "Out": {}, "_": "", "__": "", "___": "",
+        "_i": "", "_ii": "", "_iii": "",
+    })
+    ns["_ih"] = ns["In"]
+    ns["_oh"] = ns["Out"]
+
+
+def _register_source(filename, code):
+    # Tracebacks, inspect.getsource and pdb find cell lines through linecache.
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+
+
+def _ends_with_semicolon(code):
+    if ";" not in code:
+        return False
+    skip = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.ENDMARKER,
+            tokenize.INDENT, tokenize.DEDENT}
+    last = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type not in skip:
+                last = tok
+    except (tokenize.TokenError, SyntaxError):
+        return code.rstrip().endswith(";")
+    return last is not None and last.string == ";"
+
+
+def _async_loop():
+    global _loop
+    if _loop is None:
+        import asyncio
+        _loop = asyncio.new_event_loop()
+    return _loop
+
+
+def _run(code_obj):
+    global _compile_flags
+    _compile_flags |= code_obj.co_flags & _FUTURE_FLAGS
+    if code_obj.co_flags & _CO_COROUTINE:  # top-level await
+        return _async_loop().run_until_complete(eval(code_obj, ns))
+    return eval(code_obj, ns)
+
+
+def _compile(tree, filename, mode):
+    return compile(tree, filename, mode,
+                   flags=_compile_flags | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+
+
+def _record_in(count, code):
+    history.add(count, code)
+    ns["In"].append(code)
+    ns["_iii"], ns["_ii"], ns["_i"] = ns.get("_ii", ""), ns.get("_i", ""), code
+    ns["_i%d" % count] = code
+
+
+def _record_out(count, value, data):
+    ns["Out"][count] = value
+    ns["___"], ns["__"], ns["_"] = ns.get("__", ""), ns.get("_", ""), value
+    ns["_%d" % count] = value
+    history.set_output(count, data.get("text/plain"))
+
+
+def _run_cell(code, filename, count, show_result, store):
+    if code[:1] in (" ", "\t"):
+        from .completeness import strip_leading_indent
+        code = strip_leading_indent(code)
+        _register_source(filename, code)
+    tree = compile(code, filename, "exec",
+                   flags=_compile_flags | ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+                   dont_inherit=True)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    if tree.body:
+        _run(_compile(tree, filename, "exec"))
+    if last is None:
+        return
+    value = _run(_compile(ast.Expression(last.value), filename, "eval"))
+    if value is None or not show_result:
+        return
+    data, metadata = formatters.format(value)
+    iopub.publish("execute_result",
+                  {"execution_count": count, "data": data, "metadata": metadata})
+    if store:
+        _record_out(count, value, data)
+
+
+def user_expressions(expressions):
+    results = {}
+    for name, expr in expressions.items():
+        try:
+            value = eval(compile(str(expr), "<user-expression>", "eval", dont_inherit=True), ns)
+            data, metadata = formatters.format(value)
+            results[name] = {"status": "ok", "data": data, "metadata": metadata}
+        except Exception as exc:
+            ename, evalue, tb = errors.describe(exc)
+            results[name] = {"status": "error", "ename": ename, "evalue": evalue, "traceback": tb}
+    return results
+
+
+def execute(code, silent=False, store_history=True, expressions=None, allow_stdin=True):
+    """Run one cell and return the execute_reply content."""
+    global execution_count, _unstored
+    store = store_history and not silent
+    if store:
+        execution_count += 1
+        count = execution_count
+        filename = "<cell-%d>" % count
+        _record_in(count, code)
+    else:
+        count = execution_count
+        _unstored += 1
+        filename = "<cell-%d.%d>" % (count, _unstored)
+    _register_source(filename, code)
+    stdin.allowed = allow_stdin
+    try:
+        show = not silent and not _ends_with_semicolon(code)
+        _run_cell(code, filename, count, show, store)
+    except BaseException as exc:  # KeyboardInterrupt and SystemExit are the cell's errors too
+        sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
+        ename, evalue, tb = errors.describe(exc)
+        iopub.publish("error", {"ename": ename, "evalue": evalue, "traceback": tb})
+        return {"status": "error", "execution_count": count,
+                "ename": ename, "evalue": evalue, "traceback": tb}
+    finally:
+        iopub.flush()
+    results = user_expressions(expressions or {})
+    iopub.flush()
+    return {"status": "ok", "execution_count": count, "user_expressions": results, "payload": []}
