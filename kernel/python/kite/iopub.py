@@ -1,7 +1,7 @@
 """The single path of every iopub message: batches stream text and keeps all output in order.
 
-Stream text is published at once if nothing was flushed for FLUSH_INTERVAL (so a print before a
-long loop shows immediately), otherwise buffered until the interval passes, the buffer exceeds
+Stream text ending a line is published at once if nothing was flushed for FLUSH_INTERVAL (so a
+print before a long loop shows immediately), otherwise buffered until the interval passes, the buffer exceeds
 MAX_BUFFER, another message goes out, a blocking call starts (sleep, input) or the cell ends.
 """
 
@@ -43,7 +43,9 @@ def write_stream(name, text):
     else:
         _pending.append([name, [text]])
     _pending_size += len(text)
-    if _pending_size > MAX_BUFFER or time.monotonic() - _last_flush >= FLUSH_INTERVAL:
+    # The leading-edge flush waits for a line end: print() writes the text and "\n" separately.
+    if _pending_size > MAX_BUFFER or (
+            text.endswith("\n") and time.monotonic() - _last_flush >= FLUSH_INTERVAL):
         flush()
 
 
