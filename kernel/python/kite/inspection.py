@@ -57,7 +57,6 @@ def describe(name, obj, detail_level=0):
     if detail_level >= 1:
         try:
             lines.append("Source:\n" + _inspect.getsource(obj).rstrip("\n"))
-            doc = None if not doc else doc
         except (OSError, TypeError):
             pass
     if doc:
