@@ -150,7 +150,20 @@ private:
         m_inner->send_shell(std::move(msg));
     }
     void send_control_impl(xeus::xmessage msg) override { m_inner->send_control(std::move(msg)); }
-    void send_stdin_impl(xeus::xmessage msg) override { m_inner->send_stdin(std::move(msg)); }
+    void send_stdin_impl(xeus::xmessage msg) override {
+        // xeus 2.4.1 writes the input_request flag as "pwd"; the protocol (and every frontend)
+        // reads "password".
+        if (msg_type_of(msg) == "input_request" && msg.content().contains("pwd")) {
+            nl::json content = msg.content();
+            content["password"] = content["pwd"];
+            content.erase("pwd");
+            nl::json header = msg.header(), parent = msg.parent_header(), metadata = msg.metadata();
+            auto ids = msg.identities();
+            msg = xeus::xmessage(ids, std::move(header), std::move(parent), std::move(metadata),
+                                 std::move(content), std::move(msg).buffers());
+        }
+        m_inner->send_stdin(std::move(msg));
+    }
 
     void publish_impl(xeus::xpub_message msg, xeus::channel c) override {
         if (c == xeus::channel::SHELL && msg_type_of(msg) == "execute_input") {

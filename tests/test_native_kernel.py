@@ -236,7 +236,7 @@ def test_custom_sigint_handler(kc, km):
         assert elapsed < INTERRUPT_BUDGET
     finally:
         run(kc, "signal.signal(signal.SIGINT, signal.default_int_handler)")
-    assert_alive_with_state(kc, "hits", [signal.SIGINT])
+    assert_alive_with_state(kc, "hits", [int(signal.SIGINT)])
 
 
 def test_input_round_trip(kc):
