@@ -1,0 +1,497 @@
+// Drives Debian's chromium (headless) through playwright-core against the kite JupyterLite site.
+//
+//   node tests/browser/driver.mjs --url http://127.0.0.1:PORT/ --scenario NAME --out DIR
+//
+// Runs one scenario (see SCENARIOS below), saves screenshots into DIR, and prints one JSON line
+// (prefixed with "RESULT ") holding what the scenario measured. pytest (test_lite.py) asserts.
+// playwright-core comes from wasm/jupyterlite/node_modules; it never downloads a browser.
+
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const require = createRequire(path.join(root, 'wasm', 'jupyterlite', 'package.json'));
+process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
+const { chromium } = require('playwright-core');
+
+const CHROMIUM = process.env.KITE_CHROMIUM || '/usr/bin/chromium';
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run'
+];
+
+function parseArgs(argv) {
+  const args = {};
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--')) {
+      args[argv[i].slice(2)] = argv[i + 1];
+      i++;
+    }
+  }
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const BASE = args.url.endsWith('/') ? args.url : args.url + '/';
+const OUT = args.out;
+const SCENARIO = args.scenario;
+const TIMEOUT = Number(args.timeout || 60000);
+mkdirSync(OUT, { recursive: true });
+
+const result = { scenario: SCENARIO, screenshots: [], console: [], errors: [] };
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// ----------------------------------------------------------------------------------------------
+// Page helpers
+
+async function shot(page, name) {
+  const file = path.join(OUT, `${SCENARIO}-${name}.png`);
+  await page.screenshot({ path: file });
+  result.screenshots.push(file);
+  return file;
+}
+
+/** Open the lab and a new kite notebook from the launcher; wait until the kernel is idle. */
+async function openKiteNotebook(page, { waitIdle = true } = {}) {
+  const t0 = Date.now();
+  await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
+  const card = page
+    .locator('.jp-Launcher-section')
+    .filter({ hasText: 'Notebook' })
+    .locator('.jp-LauncherCard[title="Python 3.11 (kite)"]');
+  await card.first().waitFor({ timeout: TIMEOUT });
+  result.launcherMs = Date.now() - t0;
+  const tClick = Date.now();
+  await card.first().click();
+  await page.locator('.jp-NotebookPanel .jp-Cell').first().waitFor({ timeout: TIMEOUT });
+  if (waitIdle) {
+    await waitKernelIdle(page);
+    result.kernelIdleMs = Date.now() - tClick;
+  }
+}
+
+function indicator(page) {
+  return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+}
+
+async function kernelStatus(page) {
+  return indicator(page).first().getAttribute('data-status');
+}
+
+async function waitKernelIdle(page, timeout = TIMEOUT) {
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator'
+      );
+      return el && el.getAttribute('data-status') === 'idle';
+    },
+    null,
+    { timeout, polling: 50 }
+  );
+}
+
+function cells(page) {
+  return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');
+}
+
+/** Put `code` in cell `index` (creating cells below as needed). */
+async function setCell(page, index, code) {
+  let n = await cells(page).count();
+  while (n <= index) {
+    await cells(page).nth(n - 1).click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('b');
+    await page.waitForFunction(
+      k => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length > k,
+      n - 1
+    );
+    n = await cells(page).count();
+  }
+  const editor = cells(page).nth(index).locator('.cm-content');
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(code);
+}
+
+/** Run cell `index` (Shift+Enter from its editor). */
+async function runCell(page, index) {
+  await cells(page).nth(index).locator('.cm-content').click();
+  await page.keyboard.press('Shift+Enter');
+}
+
+async function typeAndRun(page, index, code) {
+  await setCell(page, index, code);
+  await runCell(page, index);
+}
+
+function outputText(page, index) {
+  return cells(page).nth(index).locator('.jp-OutputArea').innerText();
+}
+
+async function waitOutput(page, index, pattern, timeout = TIMEOUT) {
+  const t0 = Date.now();
+  for (;;) {
+    const text = await outputText(page, index).catch(() => '');
+    if (pattern.test(text)) {
+      return text;
+    }
+    if (Date.now() - t0 > timeout) {
+      throw new Error(`cell ${index}: output never matched ${pattern}; got: ${text.slice(0, 500)}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** Wait until cell `index` shows an execution count (not "[*]" nor empty). */
+async function waitCellDone(page, index, timeout = TIMEOUT) {
+  const prompt = cells(page).nth(index).locator('.jp-InputPrompt');
+  const t0 = Date.now();
+  for (;;) {
+    const text = (await prompt.innerText().catch(() => '')).trim();
+    if (/\[\d+\]/.test(text)) {
+      return text;
+    }
+    if (Date.now() - t0 > timeout) {
+      throw new Error(`cell ${index} never finished (prompt ${text})`);
+    }
+    await sleep(50);
+  }
+}
+
+async function waitBusy(page, timeout = 20000) {
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator'
+      );
+      return el && el.getAttribute('data-status') === 'busy';
+    },
+    null,
+    { timeout, polling: 20 }
+  );
+}
+
+/**
+ * Arm an in-page probe on cell `index`: the time of the next click on the toolbar Interrupt
+ * button and the time a KeyboardInterrupt (or `pattern`) first shows in that cell's output,
+ * both on the page's clock.
+ */
+async function armInterruptProbe(page, index, pattern = 'KeyboardInterrupt') {
+  await page.evaluate(
+    ([index, pattern]) => {
+      const probe = (window.__kiteProbe = { click: null, seen: null });
+      const button = document.querySelector(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) [data-command="notebook:interrupt-kernel"]'
+      );
+      button.addEventListener('pointerdown', () => (probe.click ??= performance.now()), {
+        capture: true,
+        once: true
+      });
+      button.addEventListener('click', () => (probe.click ??= performance.now()), {
+        capture: true,
+        once: true
+      });
+      const cell = document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'
+      )[index];
+      const check = () => {
+        if (probe.seen === null && cell.querySelector('.jp-OutputArea')?.textContent.includes(pattern)) {
+          probe.seen = performance.now();
+          observer.disconnect();
+        }
+      };
+      const observer = new MutationObserver(check);
+      observer.observe(cell, { subtree: true, childList: true, characterData: true });
+    },
+    [index, pattern]
+  );
+}
+
+async function clickInterrupt(page) {
+  await page
+    .locator('.jp-NotebookPanel:not(.lm-mod-hidden) [data-command="notebook:interrupt-kernel"]')
+    .first()
+    .click();
+}
+
+/** Click Interrupt and measure click -> traceback in cell `index` (ms). */
+async function interruptAndMeasure(page, index, pattern = 'KeyboardInterrupt') {
+  await armInterruptProbe(page, index, pattern);
+  await clickInterrupt(page);
+  await waitOutput(page, index, new RegExp(pattern), 10000);
+  const probe = await page.evaluate(() => window.__kiteProbe);
+  return probe.click !== null && probe.seen !== null ? probe.seen - probe.click : null;
+}
+
+async function interruptScenario(page, code, { settleMs = 700, name }) {
+  await openKiteNotebook(page);
+  await typeAndRun(page, 0, 'x = 41');
+  await waitCellDone(page, 0);
+  await typeAndRun(page, 1, code);
+  await waitBusy(page);
+  await sleep(settleMs);
+  result.statusBeforeInterrupt = await kernelStatus(page);
+  await shot(page, 'running');
+  result.interruptMs = await interruptAndMeasure(page, 1);
+  await waitKernelIdle(page, 5000);
+  result.statusAfter = await kernelStatus(page);
+  result.output = await outputText(page, 1);
+  await typeAndRun(page, 2, 'x + 1');
+  await waitCellDone(page, 2);
+  result.after = await waitOutput(page, 2, /\S/);
+  await shot(page, 'interrupted');
+}
+
+// ----------------------------------------------------------------------------------------------
+// Scenarios
+
+const SCENARIOS = {
+  async launcher(page) {
+    await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
+    await page.locator('.jp-LauncherCard').first().waitFor({ timeout: TIMEOUT });
+    await sleep(500);
+    result.cards = await page.locator('.jp-LauncherCard').evaluateAll(els =>
+      els.map(e => e.getAttribute('title'))
+    );
+    result.isolated = await page.evaluate(() => crossOriginIsolated);
+    await shot(page, 'launcher');
+  },
+
+  async start(page) {
+    await openKiteNotebook(page);
+    await typeAndRun(page, 0, 'import sys; print(sys.version)');
+    await waitCellDone(page, 0);
+    result.output = await outputText(page, 0);
+    result.isolated = await page.evaluate(() => crossOriginIsolated);
+    await shot(page, 'ready');
+  },
+
+  async loop(page) {
+    await interruptScenario(page, 'while True:\n    pass', {});
+  },
+
+  async sleep(page) {
+    await interruptScenario(page, 'import time\ntime.sleep(600)', {});
+  },
+
+  async fib(page) {
+    await interruptScenario(
+      page,
+      'def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\nfib(40)',
+      {}
+    );
+  },
+
+  async handler(page) {
+    await openKiteNotebook(page);
+    await typeAndRun(page, 0, 'x = 41');
+    await waitCellDone(page, 0);
+    await typeAndRun(
+      page,
+      1,
+      [
+        'import signal, time',
+        'hits = 0',
+        'def handler(signum, frame):',
+        '    global hits',
+        '    hits += 1',
+        "    print(f'handler caught SIGINT #{hits}', flush=True)",
+        'old = signal.signal(signal.SIGINT, handler)',
+        'try:',
+        '    while hits < 2:',
+        '        pass',
+        'finally:',
+        '    signal.signal(signal.SIGINT, old)',
+        "print('loop left after', hits, 'interrupts')"
+      ].join('\n')
+    );
+    await waitBusy(page);
+    await sleep(500);
+    result.firstMs = await interruptAndMeasure(page, 1, 'handler caught SIGINT #1');
+    await sleep(300);
+    result.statusBetween = await kernelStatus(page);
+    await shot(page, 'first');
+    result.secondMs = await interruptAndMeasure(page, 1, 'loop left after 2');
+    await waitCellDone(page, 1);
+    await waitKernelIdle(page, 5000);
+    result.output = await outputText(page, 1);
+    await typeAndRun(page, 2, 'x + 1');
+    await waitCellDone(page, 2);
+    result.after = await waitOutput(page, 2, /\S/);
+    await shot(page, 'done');
+  },
+
+  async input(page) {
+    await openKiteNotebook(page);
+    await typeAndRun(page, 0, 'x = 41');
+    await waitCellDone(page, 0);
+    // 1. answer an input() request
+    await typeAndRun(page, 1, "name = input('Your name: ')\nprint('Hello,', name)");
+    const box = cells(page).nth(1).locator('.jp-Stdin-input');
+    await box.waitFor({ timeout: 20000 });
+    await shot(page, 'prompt');
+    await box.fill('kite');
+    await box.press('Enter');
+    result.answered = await waitOutput(page, 1, /Hello, kite/, 20000);
+    await waitCellDone(page, 1);
+    // 2. interrupt while input() waits
+    await typeAndRun(page, 2, "input('Waiting forever: ')");
+    await cells(page).nth(2).locator('.jp-Stdin-input').waitFor({ timeout: 20000 });
+    await sleep(300);
+    result.interruptMs = await interruptAndMeasure(page, 2);
+    await waitKernelIdle(page, 5000);
+    result.statusAfter = await kernelStatus(page);
+    result.output = await outputText(page, 2);
+    await typeAndRun(page, 3, 'x + 1');
+    await waitCellDone(page, 3);
+    result.after = await waitOutput(page, 3, /\S/);
+    await shot(page, 'interrupted');
+  },
+
+  async runall(page) {
+    await openKiteNotebook(page);
+    await setCell(page, 0, "x = 41\nprint('first cell starts')\nwhile True:\n    pass");
+    await setCell(page, 1, "print('second cell ran')\ny = 1");
+    await setCell(page, 2, "print('third cell ran')\nz = 1");
+    await page.keyboard.press('Escape');
+    // Run > Run All Cells (menu), as a user would.
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }).click();
+    await waitOutput(page, 0, /first cell starts/, 20000);
+    await sleep(700);
+    await shot(page, 'running');
+    result.interruptMs = await interruptAndMeasure(page, 0);
+    await waitKernelIdle(page, 5000);
+    await sleep(500);
+    result.statusAfter = await kernelStatus(page);
+    result.outputs = [];
+    result.prompts = [];
+    for (let i = 0; i < 3; i++) {
+      result.outputs.push(await outputText(page, i).catch(() => ''));
+      result.prompts.push((await cells(page).nth(i).locator('.jp-InputPrompt').innerText()).trim());
+    }
+    await typeAndRun(page, 3, "'y' in dir(), 'z' in dir(), x + 1");
+    await waitCellDone(page, 3);
+    result.after = await waitOutput(page, 3, /\S/);
+    await shot(page, 'interrupted');
+  },
+
+  async rich(page) {
+    await openKiteNotebook(page);
+    await typeAndRun(
+      page,
+      0,
+      [
+        'class Kite:',
+        '    def _repr_html_(self):',
+        "        return '<b class=\"kite-html\" style=\"color:#c60\">a kite</b> in <i>HTML</i>'",
+        'Kite()'
+      ].join('\n')
+    );
+    await waitCellDone(page, 0);
+    const b = cells(page).nth(0).locator('.jp-OutputArea-output b.kite-html');
+    await b.waitFor({ timeout: 10000 });
+    result.html = await b.innerText();
+    result.mime = await cells(page)
+      .nth(0)
+      .locator('.jp-OutputArea-output')
+      .first()
+      .getAttribute('data-mime-type');
+    await shot(page, 'html');
+  },
+
+  async restart(page) {
+    await openKiteNotebook(page);
+    await typeAndRun(page, 0, 'x = 41\nx');
+    await waitCellDone(page, 0);
+    // Kernel > Restart Kernel..., then confirm the dialog.
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Kernel$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Restart Kernel…$/ }).click();
+    const confirm = page.locator('.jp-Dialog .jp-mod-accept');
+    await confirm.waitFor({ timeout: 10000 });
+    const t0 = Date.now();
+    await confirm.click();
+    await sleep(100);
+    await waitKernelIdle(page, 20000);
+    result.restartMs = Date.now() - t0;
+    await typeAndRun(page, 1, "print('x' in dir())");
+    await waitCellDone(page, 1);
+    result.after = await waitOutput(page, 1, /True|False/);
+    await shot(page, 'restarted');
+  },
+
+  async notisolated(page) {
+    await openKiteNotebook(page);
+    result.isolated = await page.evaluate(() => crossOriginIsolated);
+    await typeAndRun(page, 0, 'x = 41\nprint(x)');
+    await waitCellDone(page, 0);
+    result.first = await outputText(page, 0);
+    await typeAndRun(page, 1, 'while True:\n    pass');
+    await waitBusy(page);
+    await sleep(500);
+    await clickInterrupt(page);
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor({ timeout: 10000 });
+    result.dialogTitle = await dialog.locator('.jp-Dialog-header').innerText();
+    result.dialogBody = await dialog.locator('.jp-Dialog-body').innerText();
+    await shot(page, 'dialog');
+    // The offered way out: restart the kernel.
+    await dialog.locator('.jp-mod-accept').click();
+    await waitKernelIdle(page, 20000);
+    await typeAndRun(page, 2, "print('alive after restart')");
+    await waitCellDone(page, 2);
+    result.after = await waitOutput(page, 2, /alive/);
+    await shot(page, 'restarted');
+  }
+};
+
+// ----------------------------------------------------------------------------------------------
+
+async function main() {
+  const scenario = SCENARIOS[SCENARIO];
+  if (!scenario) {
+    throw new Error(`unknown scenario ${SCENARIO}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  }
+  const profile = mkdtempSync(path.join(tmpdir(), 'kite-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 800 }
+  });
+  let page;
+  try {
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(TIMEOUT);
+    page.on('console', msg => result.console.push(`${msg.type()}: ${msg.text()}`));
+    page.on('pageerror', err => result.errors.push(String(err)));
+    await scenario(page);
+    result.ok = true;
+  } catch (err) {
+    result.ok = false;
+    result.failure = String(err && err.stack ? err.stack : err);
+    if (page) {
+      await shot(page, 'failure').catch(() => undefined);
+    }
+  } finally {
+    await context.close().catch(() => undefined);
+    rmSync(profile, { recursive: true, force: true });
+  }
+  process.stdout.write('RESULT ' + JSON.stringify(result) + '\n');
+}
+
+main().catch(err => {
+  process.stdout.write('RESULT ' + JSON.stringify({ ok: false, failure: String(err) }) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+// How the extension finds and loads kite's controller (wasm/js/controller.js) at run time.
+//
+// The wasm assets (controller.js, worker.js, kite.js, kite.wasm, kite-stdlib.zip) are static files
+// of this federated extension, under `<labextensions>/kite-jupyterlite/static/kite/`. They are not
+// bundled: the controller is imported by URL, so the same files serve the Node host and the page.
+
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+
+/** The npm / labextension name of this package. */
+export const EXTENSION_NAME = 'kite-jupyterlite';
+
+/** Result of `KiteController.interrupt()`. */
+export interface IInterruptResult {
+  ok: boolean;
+  reason?: string;
+}
+
+/** Options of `new KiteController(...)` (wasm/js/controller.js). */
+export interface IControllerOptions {
+  createWorker?: (...args: any[]) => any;
+  baseUrl: string;
+  onPublish: (msgType: string, content: any) => void;
+  onInputRequest: (prompt: string, password: boolean) => void;
+  onFatal: (err: any) => void;
+}
+
+/** The part of wasm/js/controller.js the kernel uses. */
+export interface IKiteController {
+  start(): Promise<any>;
+  request(msgType: string, content: any): Promise<any>;
+  interrupt(signal?: number): IInterruptResult;
+  inputReply(value: string): void;
+  restart(): Promise<any>;
+  shutdown(): any;
+  readonly isolated: boolean;
+}
+
+export interface IControllerModule {
+  KiteController: new (options: IControllerOptions) => IKiteController;
+  [name: string]: any;
+}
+
+/**
+ * The absolute URL (ending in '/') of the directory holding the wasm assets.
+ *
+ * `litePluginSettings["kite-jupyterlite:kernel"].assetsUrl` in jupyter-lite.json overrides it
+ * (e.g. to serve the wasm from another path of the same origin).
+ */
+export function assetsUrl(): string {
+  const settings = JSON.parse(PageConfig.getOption('litePluginSettings') || '{}');
+  const custom: string | undefined = settings?.['kite-jupyterlite:kernel']?.assetsUrl;
+  let url: string;
+  if (custom) {
+    url = custom;
+  } else {
+    const labextensions =
+      PageConfig.getOption('fullLabextensionsUrl') ||
+      URLExt.join(PageConfig.getBaseUrl(), 'extensions');
+    url = URLExt.join(labextensions, EXTENSION_NAME, 'static', 'kite');
+  }
+  url = new URL(url, globalThis.location?.href).href;
+  return url.endsWith('/') ? url : url + '/';
+}
+
+const modules = new Map<string, Promise<IControllerModule>>();
+
+/** Import controller.js (once per URL). */
+export function loadControllerModule(baseUrl: string): Promise<IControllerModule> {
+  let mod = modules.get(baseUrl);
+  if (!mod) {
+    const url = baseUrl + 'controller.js';
+    mod = import(/* webpackIgnore: true */ url) as Promise<IControllerModule>;
+    mod.catch(() => modules.delete(baseUrl));
+    modules.set(baseUrl, mod);
+  }
+  return mod;
+}
+
+/**
+ * A worker factory for the page: the controller's own browser factory when it exports one,
+ * else a classic Worker on `worker.js` beside the other assets.
+ */
+export function browserWorkerFactory(
+  mod: IControllerModule,
+  baseUrl: string
+): (...args: any[]) => any {
+  const own =
+    mod.createBrowserWorker ?? mod.browserWorkerFactory ?? mod.createWorker ?? undefined;
+  if (typeof own === 'function') {
+    // A factory maker (takes the base URL, returns a factory) or a factory itself.
+    return own;
+  }
+  return () => new Worker(baseUrl + 'worker.js', { name: 'kite' });
+}
+
+/** Whether this page can share memory with a worker (needed for interrupt and input()). */
+export function pageIsIsolated(): boolean {
+  return (
+    (globalThis as any).crossOriginIsolated === true &&
+    typeof SharedArrayBuffer !== 'undefined'
+  );
+}
