@@ -393,3 +393,10 @@ TEST(Input, HandlerReturnsSoAskAgain) {
     EXPECT_EQ(of_type("execute_result")[0]["data"]["text/plain"], "('second', 1)");
     EXPECT_EQ(the_kernel().out.prompts.size(), 2u);
 }
+
+TEST(Streams, OtherThreadsOnlyBuffer) {
+    json reply = run("import threading\nt = threading.Thread(target=lambda: print('from thread'))\n"
+                     "t.start(); t.join()\nprint('main')");
+    ASSERT_EQ(reply["status"], "ok") << reply.dump();
+    EXPECT_EQ(stream_text("stdout"), "from thread\nmain\n");
+}

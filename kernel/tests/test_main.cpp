@@ -46,3 +46,16 @@ std::string joined(const json& traceback) {
 }
 
 }  // namespace kite::test
+
+namespace {
+
+// Configure before any test body runs, so that a test's timers (delayed SIGINTs) never race
+// the interpreter's start-up.
+class configured_kernel : public ::testing::Environment {
+public:
+    void SetUp() override { kite::test::the_kernel(); }
+};
+
+const auto* const registered = ::testing::AddGlobalTestEnvironment(new configured_kernel);
+
+}  // namespace

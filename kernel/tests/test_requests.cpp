@@ -210,3 +210,15 @@ TEST(HandleRequest, Malformed) {
     // The kernel still works afterwards.
     EXPECT_EQ(k.handle_request("execute_request", {{"code", "1"}})["status"], "ok");
 }
+
+TEST(Configure, SecondInterpreterRefused) {
+    the_kernel();
+    recording_output out;
+    posix_interrupts irq;
+    python_interpreter second(out, irq);
+    EXPECT_THROW(second.configure(), std::logic_error);
+    // Requests to an unconfigured interpreter give error replies, not crashes.
+    json r = second.kernel_info_request();
+    EXPECT_EQ(r["status"], "error");
+    EXPECT_EQ(run("1")["status"], "ok");
+}
