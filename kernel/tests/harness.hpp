@@ -1,5 +1,6 @@
 // Test harness: one configured python_interpreter per test process, a recording output channel
-// with scripted input answers, and the POSIX interrupt source.
+// with scripted input answers, and the POSIX interrupt source. CTest runs every case in its own
+// process (execution counts start at 1 in each); run the binary with --gtest_filter=ONE_CASE.
 #pragma once
 
 #include <deque>

@@ -40,6 +40,7 @@ def _tokens(source):
 
 
 def _closes_unopened(tokens):
+    # More closing than opening brackets: no continuation can fix that.
     depth = 0
     for tok in tokens:
         if tok.type == tokenize.OP:
@@ -54,9 +55,9 @@ def _closes_unopened(tokens):
 
 def check(code):
     """(status, indent or None)."""
-    ends_with_newline = code.rstrip(" \t\f\r").endswith("\n") if code.strip() else False
     if not code.strip():
         return "complete", None
+    ends_with_newline = code.rstrip(" \t\f\r").endswith("\n")
     if not ends_with_newline:
         code += "\n"
     code = strip_leading_indent(code)
@@ -70,12 +71,10 @@ def check(code):
     if not finished:
         return "incomplete", _last_indent(lines)  # open bracket, string or backslash
 
-    # The significant tokens of the last logical line.
-    ends_with_dedent = False
+    # The last token that is code decides whether a block is being opened.
     significant = [t for t in tokens if t.type not in _SKIP_AT_END]
     while significant and significant[-1].type == tokenize.DEDENT:
         significant.pop()
-        ends_with_dedent = True
     if not significant:
         return "complete", None  # only comments
     last = significant[-1]
