@@ -431,6 +431,43 @@ const SCENARIOS = {
     await shot(page, 'restarted');
   },
 
+  async crash(page) {
+    // A wasm trap / JS RangeError kills the worker: the cell says so, JupyterLab shows its
+    // "kernel appears to have died, it will restart automatically" dialog, and a fresh
+    // interpreter answers.
+    await openKiteNotebook(page);
+    await typeAndRun(page, 0, 'x = 41');
+    await waitCellDone(page, 0);
+    const code =
+      args.code ||
+      [
+        'import sys',
+        'sys.setrecursionlimit(10**7)',
+        'deep = []',
+        'for _ in range(10**6):',
+        '    deep = [deep]',
+        'repr(deep)'
+      ].join('\n');
+    const t0 = Date.now();
+    await typeAndRun(page, 1, code);
+    result.crashOutput = await waitOutput(page, 1, /KernelCrashed/, 120000);
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor({ timeout: 20000 }).catch(() => undefined);
+    if (await dialog.count()) {
+      result.dialog = await dialog.innerText();
+      await shot(page, 'dialog');
+      await dialog.locator('.jp-mod-accept, .jp-mod-reject').first().click();
+    }
+    await waitKernelIdle(page, 30000);
+    result.recoveredMs = Date.now() - t0;
+    await typeAndRun(page, 2, args.after || "print('x' in dir())");
+    await waitCellDone(page, 2);
+    result.after = await waitOutput(page, 2, /\S/);
+    await waitKernelIdle(page, 5000);
+    result.statusAfter = await kernelStatus(page);
+    await shot(page, 'recovered');
+  },
+
   async notisolated(page) {
     await openKiteNotebook(page);
     result.isolated = await page.evaluate(() => crossOriginIsolated);

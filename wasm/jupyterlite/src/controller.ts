@@ -33,6 +33,8 @@ export interface IKiteController {
   restart(): Promise<any>;
   shutdown(): any;
   readonly isolated: boolean;
+  /** new | starting | ready | dead | shutdown */
+  readonly state?: string;
 }
 
 export interface IControllerModule {
@@ -77,20 +79,17 @@ export function loadControllerModule(baseUrl: string): Promise<IControllerModule
 }
 
 /**
- * A worker factory for the page: the controller's own browser factory when it exports one,
- * else a classic Worker on `worker.js` beside the other assets.
+ * The worker factory for the page: the controller's `browserWorkerFactory(url)` (an adapter over
+ * a classic `Worker` running `worker.js` beside the other assets).
  */
 export function browserWorkerFactory(
   mod: IControllerModule,
   baseUrl: string
-): (...args: any[]) => any {
-  const own =
-    mod.createBrowserWorker ?? mod.browserWorkerFactory ?? mod.createWorker ?? undefined;
-  if (typeof own === 'function') {
-    // A factory maker (takes the base URL, returns a factory) or a factory itself.
-    return own;
+): () => any {
+  if (typeof mod.browserWorkerFactory !== 'function') {
+    throw new Error('kite: controller.js has no browserWorkerFactory export');
   }
-  return () => new Worker(baseUrl + 'worker.js', { name: 'kite' });
+  return mod.browserWorkerFactory(baseUrl + 'worker.js');
 }
 
 /** Whether this page can share memory with a worker (needed for interrupt and input()). */

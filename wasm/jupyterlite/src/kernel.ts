@@ -181,6 +181,16 @@ export class KiteKernel extends BaseKernel {
     if (reply) {
       return reply;
     }
+    if (this.isDisposed) {
+      // Restarted or shut down mid-cell: the frontend already dropped this cell.
+      return {
+        status: 'error',
+        execution_count: this.executionCount,
+        ename: 'KernelRestarted',
+        evalue: 'the kernel was restarted',
+        traceback: []
+      } as any;
+    }
     // The worker died during the cell (wasm trap, RangeError, ...): say so in the cell.
     const evalue =
       `the kite interpreter crashed (${this._crashMessage()}); ` +

@@ -1,0 +1,106 @@
+"""End-to-end tests of kite in JupyterLite: a real notebook in headless chromium, driven like a
+user (launcher, toolbar Interrupt button, Run menu, stdin box). Screenshots of every step land in
+test-artifacts/browser/. Numbers the tests measure are also written there as JSON."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+INTERRUPT_BUDGET_MS = 1000  # click on Interrupt -> KeyboardInterrupt traceback visible
+
+
+def check_interrupted(r: dict) -> None:
+    assert r["statusBeforeInterrupt"] == "busy"
+    assert "KeyboardInterrupt" in r["output"], r["output"]
+    assert r["interruptMs"] is not None and r["interruptMs"] < INTERRUPT_BUDGET_MS, r["interruptMs"]
+    assert r["statusAfter"] == "idle"
+    assert re.search(r"\b42\b", r["after"]), r["after"]
+
+
+def test_launcher_offers_kite(scenario, isolated_url):
+    r = scenario("launcher", isolated_url)
+    assert r["isolated"] is True
+    # one card in the Notebook section, one in the Console section; no Pyodide kernel
+    assert r["cards"].count("Python 3.11 (kite)") == 2, r["cards"]
+    assert not any("Pyodide" in (c or "") for c in r["cards"]), r["cards"]
+
+
+def test_kernel_starts_and_runs(scenario, isolated_url):
+    r = scenario("start", isolated_url)
+    assert "3.11" in r["output"], r["output"]
+    assert r["isolated"] is True
+
+
+def test_interrupt_busy_loop(scenario, isolated_url):
+    check_interrupted(scenario("loop", isolated_url))
+
+
+def test_interrupt_sleep(scenario, isolated_url):
+    check_interrupted(scenario("sleep", isolated_url))
+
+
+def test_interrupt_recursive_fib(scenario, isolated_url):
+    check_interrupted(scenario("fib", isolated_url))
+
+
+def test_interrupt_custom_sigint_handler(scenario, isolated_url):
+    r = scenario("handler", isolated_url)
+    assert r["firstMs"] is not None and r["firstMs"] < INTERRUPT_BUDGET_MS, r["firstMs"]
+    assert r["statusBetween"] == "busy", "the handler must not stop the cell"
+    assert "handler caught SIGINT #1" in r["output"]
+    assert "handler caught SIGINT #2" in r["output"]
+    assert "loop left after 2 interrupts" in r["output"]
+    assert "KeyboardInterrupt" not in r["output"]
+    assert re.search(r"\b42\b", r["after"]), r["after"]
+
+
+def test_input_and_interrupt_during_input(scenario, isolated_url):
+    r = scenario("input", isolated_url)
+    assert "Hello, kite" in r["answered"]
+    assert "KeyboardInterrupt" in r["output"], r["output"]
+    assert r["interruptMs"] is not None and r["interruptMs"] < INTERRUPT_BUDGET_MS
+    assert r["statusAfter"] == "idle"
+    assert re.search(r"\b42\b", r["after"]), r["after"]
+
+
+def test_run_all_stops_at_interrupted_cell(scenario, isolated_url):
+    r = scenario("runall", isolated_url)
+    first, second, third = r["outputs"]
+    assert "KeyboardInterrupt" in first, first
+    assert r["interruptMs"] is not None and r["interruptMs"] < INTERRUPT_BUDGET_MS
+    assert "second cell ran" not in second and "third cell ran" not in third
+    # the queued cells are not left pending ("[*]")
+    assert "*" not in r["prompts"][1] and "*" not in r["prompts"][2], r["prompts"]
+    assert r["statusAfter"] == "idle"
+    assert "(False, False, 42)" in r["after"], r["after"]
+
+
+def test_rich_html_output(scenario, isolated_url):
+    r = scenario("rich", isolated_url)
+    assert r["html"] == "a kite"
+    assert r["mime"] == "text/html"
+
+
+def test_restart_gives_fresh_interpreter(scenario, isolated_url):
+    r = scenario("restart", isolated_url)
+    assert "False" in r["after"], "x must be gone after a restart"
+    assert r["restartMs"] < 10000, r["restartMs"]
+
+
+def test_crash_restarts_kernel(scenario, isolated_url):
+    r = scenario("crash", isolated_url)
+    assert "KernelCrashed" in r["crashOutput"]
+    assert r["statusAfter"] == "idle"
+    assert "False" in r["after"], "a crash loses the interpreter's state"
+
+
+def test_not_isolated_page_explains_interrupt(scenario, plain_url):
+    r = scenario("notisolated", plain_url)
+    assert r["isolated"] is False
+    assert "41" in r["first"]  # the kernel works without isolation
+    assert "Cannot interrupt" in r["dialogTitle"]
+    body = r["dialogBody"]
+    assert "Cross-Origin-Opener-Policy" in body and "Cross-Origin-Embedder-Policy" in body
+    assert "restart the kernel" in body
+    assert "alive after restart" in r["after"]
