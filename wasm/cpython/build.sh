@@ -231,6 +231,9 @@ ac_cv_func_clock_nanosleep=no
 ac_cv_lib_rt_clock_nanosleep=no
 EOF
   } >"$WORK/config.site"
+  # --enable-big-digits=30: wasm32 would default to 15-bit int digits (pointer size 4),
+  # which makes every int above 32767 a multi-digit bignum; wasm has fast 64-bit
+  # arithmetic, and Pyodide also uses 30-bit digits.
   # OPT: -O2 like Pyodide, no -g (keeps the archives small); configure adds -DNDEBUG
   # (no assertions) since --with-assertions is not given.
   (cd "$BLD" && CONFIG_SITE="$WORK/config.site" OPT="-fwrapv -O2 -Wall" \
@@ -238,7 +241,7 @@ EOF
       --host=wasm32-unknown-emscripten --build="$("$SRC/config.guess")" \
       --with-emscripten-target=browser --disable-wasm-dynamic-linking --disable-wasm-pthreads \
       --with-build-python="$BUILDPY" --disable-test-modules --without-ensurepip \
-      --prefix=/ \
+      --enable-big-digits=30 \
       ZLIB_CFLAGS="-I$DEPS/include" ZLIB_LIBS="-L$DEPS/lib -lz" \
       BZIP2_CFLAGS="-I$DEPS/include" BZIP2_LIBS="-L$DEPS/lib -lbz2" \
       LIBLZMA_CFLAGS="-I$DEPS/include" LIBLZMA_LIBS="-L$DEPS/lib -llzma" \
@@ -258,7 +261,11 @@ fi
 say "collecting the prefix"
 rm -rf "$STAGE"
 mkdir -p "$STAGE/lib"
-(cd "$BLD" && run install make inclinstall DESTDIR="$STAGE")
+# (the configured prefix is the default /usr/local; it only matters for python.js,
+# which the build links as a by-product and a link check. Embedders set home=/.)
+rm -rf "$WORK/inst"
+(cd "$BLD" && run install make inclinstall DESTDIR="$WORK/inst")
+mv "$WORK/inst/usr/local/include" "$STAGE/include"
 [[ -f $STAGE/include/python3.11/pyconfig.h && -d $STAGE/include/python3.11/internal ]] \
   || { say "headers missing in $STAGE/include/python3.11"; exit 1; }
 
@@ -285,7 +292,8 @@ for a in "${LIBS_IN_ORDER[@]}"; do
 done
 
 NM=$(command -v llvm-nm || command -v llvm-nm-14 || command -v emnm)
-if ! "$NM" "$STAGE/lib/libpython3.11.a" 2>/dev/null | grep -Eq '[DdBbCc] Py_EMSCRIPTEN_SIGNAL_HANDLING$'; then
+NM_OUT=$("$NM" "$STAGE/lib/libpython3.11.a" 2>/dev/null || true)  # no `nm | grep -q`: SIGPIPE + pipefail
+if ! grep -Eq '[DdBbCc] Py_EMSCRIPTEN_SIGNAL_HANDLING$' <<<"$NM_OUT"; then
   say "Py_EMSCRIPTEN_SIGNAL_HANDLING is not defined in libpython3.11.a"; exit 1
 fi
 say "libpython3.11.a defines Py_EMSCRIPTEN_SIGNAL_HANDLING"
@@ -293,7 +301,7 @@ say "libpython3.11.a defines Py_EMSCRIPTEN_SIGNAL_HANDLING"
 # built-in extension modules (all static on Emscripten)
 sed -n 's/^ *{"\([A-Za-z0-9_.]*\)", *PyInit_.*/\1/p' "$BLD/Modules/config.c" | sort >"$STAGE/lib/kite-builtin-modules.txt"
 
-SYSCONFIGDATA=$(find "$BLD/build" -name '_sysconfigdata_*.py' | head -1)
+SYSCONFIGDATA=$(find "$BLD/build" -name '_sysconfigdata_*.py' -print -quit)
 [[ -n $SYSCONFIGDATA ]] || { say "no _sysconfigdata_*.py in $BLD/build"; exit 1; }
 
 say "stdlib sources -> lib/python3.11, pyc bundle -> kite-stdlib.zip"
@@ -310,13 +318,17 @@ tail -n 1 "$LOGS/stdlib.log" | sed 's/^/  /' >&2
   echo "patches: $(cd "$HERE/patches" && echo *.patch)"
 } >"$STAGE/kite-build-info.txt"
 
+cp -r "$LOGS" "$STAGE/build-logs"
 rm -rf "$PREFIX"
 # the paths in kite-link-libs.txt already name the final prefix
 mv "$STAGE" "$PREFIX"
 date -u +%FT%TZ >"$PREFIX/.kite-stamp"
+if [[ ${KITE_KEEP_WORK:-0} != 1 ]]; then
+  rm -rf "$WORK"   # several hundred MB; KITE_KEEP_WORK=1 keeps it for debugging
+fi
 
 say "built-in extension modules: $(tr '\n' ' ' <"$PREFIX/lib/kite-builtin-modules.txt")"
 say "stdlib zip: $(du -h "$PREFIX/kite-stdlib.zip" | cut -f1) ($(stat -c %s "$PREFIX/kite-stdlib.zip") bytes)"
 say "link libs: $(tr '\n' ' ' <"$PREFIX/lib/kite-link-libs.txt")"
-say "done in $((SECONDS - T0)) s; work dir $WORK can be deleted"
+say "done in $((SECONDS - T0)) s (build logs in $PREFIX/build-logs)"
 echo "$PREFIX"
