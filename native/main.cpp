@@ -1,6 +1,7 @@
 // kite-native: the Jupyter kernel process. `kite-native -f <connection_file>`.
 // Builds kite's interpreter core over the xeus adapter; all xeus-specific code is in
 // xeus_adapter.cpp.
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -18,6 +19,11 @@ void usage(const char* argv0) {
               << " through the kite-native kernelspec" << std::endl;
 }
 
+// Earlier than main(): runs as soon as the dynamic loader hands over to this executable (before
+// its other static initialisers). Only the exec + dynamic-loading window (well under a
+// millisecond on an idle machine) remains where SIGINT has its default action.
+__attribute__((constructor(101))) void block_sigint_early() { kite::native::block_sigint_before_startup(); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -27,7 +33,11 @@ int main(int argc, char** argv) {
 
     std::string connection_file;
     for (int i = 1; i < argc; ++i) {
-        if ((std::strcmp(argv[i], "-f") == 0 || std::strcmp(argv[i], "--connection-file") == 0) && i + 1 < argc) {
+        if (std::strcmp(argv[i], "--sigint-from-launcher") == 0) {
+            // kite-native-launcher ignored SIGINT across exec; SIGINT is blocked now, so the
+            // default disposition is safe again (and CPython only installs its handler over it).
+            std::signal(SIGINT, SIG_DFL);
+        } else if ((std::strcmp(argv[i], "-f") == 0 || std::strcmp(argv[i], "--connection-file") == 0) && i + 1 < argc) {
             connection_file = argv[++i];
         } else if (std::strncmp(argv[i], "--connection-file=", 18) == 0) {
             connection_file = argv[i] + 18;

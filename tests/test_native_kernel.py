@@ -318,6 +318,28 @@ def test_sigint_during_startup(jupyter_path):
         km.shutdown_kernel(now=False)
 
 
+@pytest.mark.parametrize("delay", [0.005, 0.02, 0.1])
+def test_sigint_while_loading(tmp_path, delay):
+    """SIGINT milliseconds after exec, while the dynamic loader still maps libpython and xeus
+    (the launcher ignores SIGINT across that exec), must not end the kernel process."""
+    import json
+    import subprocess
+    from jupyter_client.connect import write_connection_file
+
+    argv = json.loads(SPEC.read_text())["argv"]
+    cf, _ = write_connection_file(str(tmp_path / "kernel.json"))
+    proc = subprocess.Popen([a.replace("{connection_file}", cf) for a in argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None, f"kernel died with {proc.returncode}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_shutdown(jupyter_path):
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=TIMEOUT)
     try:
