@@ -25,12 +25,33 @@ _MODULE_CACHE_SECONDS = 30.0
 _MISSING = object()
 
 
-def lookup(chain):
-    """The object a dotted name chain refers to in the user namespace, or _MISSING."""
+def _imported_by(code, name):
+    """The module that an import statement in `code` binds to `name` (not yet run), or None."""
+    for m in re.finditer(r"^[ \t]*import\s+([\w.]+)(?:\s+as\s+(\w+))?|^[ \t]*from\s+([\w.]+)\s+import\s+(\w+)(?:\s+as\s+(\w+))?",
+                         code, re.M):
+        if m.group(1) and (m.group(2) or m.group(1).split(".")[0]) == name:
+            return m.group(1) if m.group(2) else name
+        if m.group(3) and (m.group(5) or m.group(4)) == name:
+            return m.group(3) + "." + m.group(4)
+    return None
+
+
+def lookup(chain, code=""):
+    """The object a dotted name chain refers to in the user namespace, or _MISSING. A name the
+    cell itself imports (`import os; os.pa`) is resolved by importing that module, as IPython does."""
     parts = [p.strip() for p in chain.split(".")]
     obj = runner.ns.get(parts[0], _MISSING)
     if obj is _MISSING:
         obj = getattr(builtins, parts[0], _MISSING)
+    if obj is _MISSING:
+        module = _imported_by(code, parts[0])
+        if module is not None:
+            obj = _import(module)
+            if obj is None and "." in module:  # `from pkg import name` where name is an attribute
+                parent = _import(module.rpartition(".")[0])
+                obj = getattr(parent, module.rpartition(".")[2], None)
+            if obj is None:
+                obj = _MISSING
     for part in parts[1:]:
         if obj is _MISSING:
             break
@@ -111,7 +132,7 @@ def _matches(before, after):
 
     m = _KEY_RE.search(line)
     if m:
-        obj, quote, prefix = lookup(m.group(1)), m.group(2), m.group(3)
+        obj, quote, prefix = lookup(m.group(1), before), m.group(2), m.group(3)
         if obj is _MISSING or not hasattr(obj, "keys"):
             return [], len(prefix)
         try:
@@ -123,7 +144,7 @@ def _matches(before, after):
 
     m = _ATTR_RE.search(line)
     if m and not re.search(r"[\w.)\]'\"]\s*$", line[:m.start()]):
-        obj, prefix = lookup(m.group(1)), m.group(2)
+        obj, prefix = lookup(m.group(1), before), m.group(2)
         if obj is _MISSING:
             return [], len(prefix)
         try:
