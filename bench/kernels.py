@@ -1,0 +1,357 @@
+"""Part 2: the kernels, driven through jupyter_client exactly as a Jupyter front end does.
+
+    .venv/bin/python bench/kernels.py [--out build/bench/kernels.json] [--quick] [--kernels kite-node,python3]
+
+Kernels: kite-node (build/share/jupyter/kernels, JUPYTER_PATH) and ipykernel (the .venv's
+`python3` kernelspec: the native reference); kite-native too when its kernelspec is installed.
+Per kernel:
+  start        process spawn (KernelManager.start_kernel) -> kernel_info_reply on shell
+  1+1          execute_request sent -> execute_reply received
+  print 10k    `for i in range(10000): print(i)`: request -> the stream message that carries the
+               last line; also the number of stream messages and the time to execute_reply
+  interrupt    KernelManager.interrupt_kernel() (interrupt_request on control for kite-node,
+               SIGINT for ipykernel) -> execute_reply with status error / KeyboardInterrupt, for
+               `while True: pass`, naive fib(40), time.sleep(600), input()
+  cpu sleep    CPU time of the kernel process (all threads, /proc) during time.sleep(5)
+Prints progress on stderr and writes JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("JUPYTER_PATH", str(ROOT / "build/share/jupyter"))
+clock = time.perf_counter
+
+
+def log(*a):
+    print("[bench]", *a, file=sys.stderr, flush=True)
+
+
+def stats(xs):
+    v = sorted(x for x in xs if isinstance(x, (int, float)))
+    if not v:
+        return {"n": 0, "median": None, "min": None, "max": None, "samples": xs}
+    return {"n": len(v), "median": statistics.median(v), "min": v[0], "max": v[-1], "samples": xs}
+
+
+def ratio(a, b):
+    pairs = [x / y for x, y in zip(a, b) if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y]
+    out = stats(pairs)
+    sa, sb = stats(a), stats(b)
+    out["of_medians"] = sa["median"] / sb["median"] if sa["median"] is not None and sb["median"] else None
+    return out
+
+
+def machine():
+    return {"loadavg": list(os.getloadavg()), "cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def proc_cpu_seconds(pid):
+    """user+system CPU seconds of a process and its reaped children (all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(int(fields[i]) for i in (11, 12)) / tick  # utime, stime (fields 14, 15)
+
+
+def tree_cpu_seconds(pid):
+    total = proc_cpu_seconds(pid)
+    try:
+        import psutil
+        for c in psutil.Process(pid).children(recursive=True):
+            try:
+                total += sum(c.cpu_times()[:2])
+            except psutil.Error:
+                pass
+    except Exception:
+        pass
+    return total
+
+
+class Kernel:
+    def __init__(self, name):
+        self.name = name
+        self.km = None
+        self.kc = None
+
+    def start(self):
+        """returns ms from spawn to kernel_info_reply"""
+        self.km = KernelManager(kernel_name=self.name)
+        logdir = ROOT / "build/bench"
+        logdir.mkdir(parents=True, exist_ok=True)
+        self.stderr = open(logdir / f"kernel-{self.name}.log", "ab")
+        t0 = clock()
+        self.km.start_kernel(stderr=self.stderr, stdout=self.stderr)
+        self.kc = self.km.blocking_client()
+        self.kc.start_channels()
+        msg_id = self.kc.kernel_info()
+        while True:
+            m = self.kc.get_shell_msg(timeout=60)
+            if m["parent_header"].get("msg_id") == msg_id:
+                break
+        t = (clock() - t0) * 1000
+        self.info = m["content"]
+        self.drain()
+        return t
+
+    def pid(self):
+        return self.km.provisioner.process.pid
+
+    def drain(self, timeout=0.05):
+        n = 0
+        for get in (self.kc.get_iopub_msg, self.kc.get_stdin_msg):
+            while True:
+                try:
+                    get(timeout=timeout)
+                    n += 1
+                except Exception:
+                    break
+        return n
+
+    def wait_reply(self, msg_id, timeout=60):
+        deadline = clock() + timeout
+        while True:
+            m = self.kc.get_shell_msg(timeout=max(0.001, deadline - clock()))
+            if m["parent_header"].get("msg_id") == msg_id:
+                return m
+
+    def wait_idle(self, msg_id, timeout=30):
+        deadline = clock() + timeout
+        while clock() < deadline:
+            m = self.kc.get_iopub_msg(timeout=max(0.001, deadline - clock()))
+            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                return
+        raise TimeoutError("no idle")
+
+    def run(self, code, timeout=120):
+        msg_id = self.kc.execute(code, store_history=False)
+        r = self.wait_reply(msg_id, timeout)
+        self.wait_idle(msg_id)
+        if r["content"]["status"] != "ok":
+            raise RuntimeError(f"{self.name}: {code[:60]!r}: {r['content'].get('ename')} {r['content'].get('evalue')}")
+        return r
+
+    def stop(self):
+        try:
+            self.kc.stop_channels()
+            self.km.shutdown_kernel(now=False)
+        except Exception as e:  # the measurement is done; a slow shutdown is not ours to time
+            log(f"{self.name}: shutdown: {e}")
+            self.km.shutdown_kernel(now=True)
+        self.stderr.close()
+
+
+def bench_start(name, reps):
+    out = []
+    for _ in range(reps):
+        k = Kernel(name)
+        out.append(k.start())
+        k.stop()
+    log(f"{name}: start {[round(x) for x in out]} ms")
+    return out
+
+
+def bench_one_plus_one(k, reps):
+    out = []
+    for _ in range(5):
+        k.run("1+1")
+    for _ in range(reps):
+        t0 = clock()
+        msg_id = k.kc.execute("1+1", store_history=False)
+        r = k.wait_reply(msg_id)
+        out.append((clock() - t0) * 1000)
+        k.wait_idle(msg_id)
+        assert r["content"]["status"] == "ok"
+    log(f"{k.name}: 1+1 median {statistics.median(out):.2f} ms")
+    return out
+
+
+def bench_print(k, reps, lines=10000):
+    res = {"last_stream_ms": [], "reply_ms": [], "messages": [], "bytes_ok": []}
+    expected = "".join(f"{i}\n" for i in range(lines))
+    for _ in range(reps):
+        t0 = clock()
+        msg_id = k.kc.execute(f"for i in range({lines}): print(i)", store_history=False)
+        text, n, t_last, t_reply, idle = [], 0, None, None, False
+        got = 0
+        while t_last is None or t_reply is None or not idle:
+            if t_reply is None:
+                try:
+                    m = k.kc.get_shell_msg(timeout=0)
+                    if m["parent_header"].get("msg_id") == msg_id:
+                        t_reply = clock()
+                        continue
+                except Exception:
+                    pass
+            try:
+                m = k.kc.get_iopub_msg(timeout=0.01)
+            except Exception:
+                if clock() - t0 > 120:
+                    raise TimeoutError(f"{k.name}: print 10k did not finish")
+                continue
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                idle = True
+            if m["msg_type"] != "stream":
+                continue
+            n += 1
+            text.append(m["content"]["text"])
+            got += len(m["content"]["text"])
+            if got >= len(expected):
+                t_last = clock()
+        res["last_stream_ms"].append((t_last - t0) * 1000)
+        res["reply_ms"].append((t_reply - t0) * 1000)
+        res["messages"].append(n)
+        res["bytes_ok"].append("".join(text) == expected)
+    log(f"{k.name}: print 10k last stream {[round(x) for x in res['last_stream_ms']]} ms, messages {res['messages']}")
+    return res
+
+
+FIB = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+CASES = {
+    "while_true": ("", "while True: pass"),
+    "fib40": (FIB, "fib(40)"),
+    "sleep600": ("import time", "time.sleep(600)"),
+    "input": ("", "input()"),
+}
+
+
+def bench_interrupt(k, case, reps):
+    setup, code = CASES[case]
+    if setup:
+        k.run(setup)
+    lat, outcomes = [], {}
+    for _ in range(reps):
+        stdin = case == "input"
+        msg_id = k.kc.execute(code, store_history=False, allow_stdin=stdin)
+        # wait until the cell is running (input: until the kernel asks for input)
+        if stdin:
+            while True:
+                m = k.kc.get_stdin_msg(timeout=30)
+                if m["msg_type"] == "input_request":
+                    break
+        else:
+            while True:
+                m = k.kc.get_iopub_msg(timeout=30)
+                if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+                    break
+        time.sleep(random.uniform(0.02, 0.08))
+        t0 = clock()
+        k.km.interrupt_kernel()
+        try:
+            r = k.wait_reply(msg_id, timeout=10)
+        except Exception:
+            outcomes["no reply within 10 s"] = outcomes.get("no reply within 10 s", 0) + 1
+            lat.append(None)
+            log(f"{k.name}: {case}: no reply within 10 s of the interrupt; restarting the kernel")
+            k.km.restart_kernel(now=True)
+            k.kc.stop_channels()
+            k.kc = k.km.blocking_client()
+            k.kc.start_channels()
+            k.kc.wait_for_ready(timeout=60)
+            if setup:
+                k.run(setup)
+            continue
+        t = (clock() - t0) * 1000
+        c = r["content"]
+        key = c.get("ename") if c["status"] == "error" else c["status"]
+        outcomes[key] = outcomes.get(key, 0) + 1
+        lat.append(t if key == "KeyboardInterrupt" else None)
+        k.wait_idle(msg_id)
+        k.drain(0)
+    s = stats(lat)
+    log(f"{k.name}: interrupt {case}: median {s['median'] and round(s['median'], 2)} ms, max {s['max'] and round(s['max'], 2)} ms, {outcomes}")
+    return {"code": code, "latency_ms": lat, "outcomes": outcomes}
+
+
+def bench_cpu_sleep(k, reps, seconds=5):
+    k.run("import time")
+    out = []
+    pid = k.pid()
+    for _ in range(reps):
+        c0, t0 = tree_cpu_seconds(pid), clock()
+        k.run(f"time.sleep({seconds})")
+        out.append((tree_cpu_seconds(pid) - c0) / (clock() - t0) * 100)
+    log(f"{k.name}: CPU during time.sleep({seconds}): {[round(x, 1) for x in out]} % of a core")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "build/bench/kernels.json"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--kernels", default=None, help="comma-separated kernelspec names")
+    a = ap.parse_args()
+    ksm = KernelSpecManager()
+    names = a.kernels.split(",") if a.kernels else ["kite-node", "python3", "kite-native"]
+    specs = {}
+    for n in names:
+        try:
+            specs[n] = ksm.get_kernel_spec(n)
+        except NoSuchKernel:
+            if n in ("kite-node", "python3"):
+                log(f"FAILED: kernelspec {n} not found (JUPYTER_PATH={os.environ['JUPYTER_PATH']})")
+                sys.exit(1)
+            log(f"{n}: kernelspec not installed, skipped")
+    if "python3" in specs:
+        import ipykernel
+        ipyk = ipykernel.__version__
+    R = dict(start=3, one=20, prints=2, interrupts=10, interrupts_ref=5, cpu=1) if a.quick else \
+        dict(start=7, one=100, prints=5, interrupts=100, interrupts_ref=30, cpu=3)
+    result = {"machine_before": machine(), "reps": R, "kernels": {}, "specs": {n: s.to_dict() for n, s in specs.items()},
+              "ipykernel_version": ipyk if "python3" in specs else None}
+    for n in specs:
+        res = result["kernels"][n] = {}
+        res["start_ms"] = bench_start(n, R["start"])
+        k = Kernel(n)
+        k.start()
+        res["implementation"] = k.info.get("implementation"), k.info.get("language_info", {}).get("version")
+        try:
+            res["one_plus_one_ms"] = bench_one_plus_one(k, R["one"])
+            res["print_10k"] = bench_print(k, R["prints"])
+            reps = R["interrupts"] if n == "kite-node" else R["interrupts_ref"]
+            res["interrupt"] = {c: bench_interrupt(k, c, reps) for c in CASES}
+            res["cpu_during_sleep_pct"] = bench_cpu_sleep(k, R["cpu"])
+        finally:
+            k.stop()
+    result["machine_after"] = machine()
+    # summaries and ratios (same run)
+    summ = {}
+    for n, res in result["kernels"].items():
+        summ[n] = {
+            "start_ms": stats(res["start_ms"]),
+            "one_plus_one_ms": stats(res["one_plus_one_ms"]),
+            "print_10k_last_stream_ms": stats(res["print_10k"]["last_stream_ms"]),
+            "print_10k_reply_ms": stats(res["print_10k"]["reply_ms"]),
+            "print_10k_messages": stats(res["print_10k"]["messages"]),
+            "print_10k_output_complete": all(res["print_10k"]["bytes_ok"]),
+            "interrupt_ms": {c: {**stats(v["latency_ms"]), "outcomes": v["outcomes"]} for c, v in res["interrupt"].items()},
+            "cpu_during_sleep_pct": stats(res["cpu_during_sleep_pct"]),
+        }
+    if "kite-node" in result["kernels"] and "python3" in result["kernels"]:
+        kn, ip = result["kernels"]["kite-node"], result["kernels"]["python3"]
+        summ["ratios_kite_node_over_ipykernel"] = {
+            "start": ratio(kn["start_ms"], ip["start_ms"]),
+            "one_plus_one": ratio(kn["one_plus_one_ms"], ip["one_plus_one_ms"]),
+            "print_10k_last_stream": ratio(kn["print_10k"]["last_stream_ms"], ip["print_10k"]["last_stream_ms"]),
+            "print_10k_messages": ratio(kn["print_10k"]["messages"], ip["print_10k"]["messages"]),
+        }
+    result["summary"] = summ
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(result, indent=1) + "\n")
+    log(f"kernel results: {a.out}")
+
+
+if __name__ == "__main__":
+    main()
