@@ -50,7 +50,7 @@ function get(url) {
 
 const servers = [];
 async function serve(site) {
-  const p = spawn(PY, [SERVE, site.dir, '--port', String(site.port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(PY, [SERVE, site.dir, '--port', String(site.port), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr.on('data', (d) => { err += d; });
   servers.push(p);

@@ -204,6 +204,7 @@ async function interruptCase(kind, name, reps, timeoutMs) {
     if (r.ok) {
       out.latency_ms.push(null);
       out.outcomes.push(`completed normally ${lat.toFixed(0)} ms after the write (not interrupted)`);
+      (out.completed_after_ms ||= []).push(lat);
       misses++;
       if (misses >= 2 && kind === 'pyodide') break;
     } else if (r.ename === 'KeyboardInterrupt') {
@@ -313,6 +314,7 @@ async function main() {
   for (const k of kinds) {
     const rt = await startRuntime(k, {});
     result.versions[k] = String(await rt.value('import sys; sys.version.split()[0]'));
+    if (k === 'pyodide') result.versions.pyodide_npm = rt.ready.version;
     await rt.terminate();
   }
   log(`versions: ${JSON.stringify(result.versions)}`);
