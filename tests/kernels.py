@@ -326,6 +326,9 @@ class Kernel:
         """Make sure the kernel answers (after a failed test left a cell running): interrupt,
         then restart as a last resort, so one failure does not cascade into every later test."""
         self.pump(0)
+        if not self.km.is_alive():
+            self.restart()
+            return
         if self.kernel_info(timeout=5) is not None:
             self._drain(0.2)
             return

@@ -1,0 +1,206 @@
+"""Malformed and hostile messages on the kernel's own sockets: the kernel must keep serving.
+
+Raw zmq DEALER sockets are connected with the connection info of a started kernel, and messages
+are framed by hand (`<IDS|MSG>`, HMAC signature, header, parent_header, metadata, content), so
+the tests can send what jupyter_client never would. After each one the kernel must still be
+alive and answer a well-formed kernel_info_request, on the same raw socket and on the client.
+A reply to the malformed message itself is optional (ipykernel logs and drops them); when there
+is one, it must be an error reply.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import zmq
+
+from kernels import Kernel, k, kernel  # noqa: F401  (pytest fixtures)
+
+DELIM = b"<IDS|MSG>"
+QUIET = 1.5  # seconds to wait for a (possible) reply to a malformed message
+
+
+class Raw:
+    """A hand-made DEALER connection to one of the kernel's channels."""
+
+    def __init__(self, k: Kernel, channel: str = "shell") -> None:
+        info = k.km.get_connection_info()
+        self.key = info["key"] if isinstance(info["key"], bytes) else info["key"].encode()
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.linger = 0
+        self.sock.setsockopt(zmq.IDENTITY, f"kite-raw-{uuid.uuid4().hex[:8]}".encode())
+        self.sock.connect(f"{info['transport']}://{info['ip']}:{info[channel + '_port']}")
+        self.session = uuid.uuid4().hex
+
+    def close(self) -> None:
+        self.sock.close(linger=0)
+
+    def sign(self, frames: list[bytes], key: bytes | None = None) -> bytes:
+        h = hmac.new(self.key if key is None else key, digestmod=hashlib.sha256)
+        for f in frames:
+            h.update(f)
+        return h.hexdigest().encode()
+
+    def header(self, msg_type: str | None, **drop) -> dict:
+        h = {"msg_id": uuid.uuid4().hex, "session": self.session, "username": "kite-test",
+             "date": datetime.now(timezone.utc).isoformat(), "version": "5.3"}
+        if msg_type is not None:
+            h["msg_type"] = msg_type
+        return h
+
+    def send_frames(self, header: bytes, content: bytes, key: bytes | None = None,
+                    parent: bytes = b"{}", metadata: bytes = b"{}") -> None:
+        frames = [header, parent, metadata, content]
+        self.sock.send_multipart([DELIM, self.sign(frames, key), *frames])
+
+    def send(self, msg_type: str | None, content: dict, key: bytes | None = None) -> str:
+        h = self.header(msg_type)
+        self.send_frames(json.dumps(h).encode(), json.dumps(content).encode(), key)
+        return h["msg_id"]
+
+    def recv_all(self, timeout: float) -> list[dict]:
+        """Every message that arrives within `timeout` (parsed loosely)."""
+        out = []
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            if not self.sock.poll(int(left * 1000)):
+                break
+            frames = self.sock.recv_multipart()
+            i = frames.index(DELIM)
+            sig, rest = frames[i + 1], frames[i + 2:]
+            msg = {"signature_ok": hmac.compare_digest(sig, self.sign(rest[:4]))}
+            for name, raw in zip(("header", "parent_header", "metadata", "content"), rest):
+                try:
+                    msg[name] = json.loads(raw)
+                except ValueError:
+                    msg[name] = raw
+            out.append(msg)
+        return out
+
+    def recv_reply(self, msg_id: str, timeout: float) -> dict | None:
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            for m in self.recv_all(min(left, 0.2)):
+                if isinstance(m.get("parent_header"), dict) and \
+                        m["parent_header"].get("msg_id") == msg_id:
+                    return m
+        return None
+
+
+def assert_still_serving(k: Kernel, raw: Raw) -> None:
+    assert k.km.is_alive(), f"[{k.name}] kernel process died"
+    msg_id = raw.send("kernel_info_request", {})
+    rep = raw.recv_reply(msg_id, 15)
+    assert rep is not None, f"[{k.name}] no kernel_info_reply on the raw socket afterwards"
+    assert rep["signature_ok"], f"[{k.name}] reply signature does not verify"
+    assert rep["header"]["msg_type"] == "kernel_info_reply"
+    assert rep["content"]["language_info"]["name"] == "python"
+    assert k.kernel_info(timeout=15) is not None, f"[{k.name}] client kernel_info unanswered"
+    assert k.expr("1 + 1") == "2"
+
+
+def assert_replies_are_errors(k: Kernel, replies: list[dict], what: str) -> None:
+    for rep in replies:
+        c = rep.get("content")
+        assert isinstance(c, dict) and c.get("status") == "error", (
+            f"[{k.name}] {what}: a reply that is not an error: {rep!r:.800}")
+
+
+@pytest.fixture
+def raw(k: Kernel):
+    r = Raw(k, "shell")
+    yield r
+    r.close()
+
+
+def test_wrong_hmac_signature(k: Kernel, raw: Raw) -> None:
+    msg_id = raw.send("execute_request",
+                      {"code": "x_hmac = 'should never run'", "silent": False,
+                       "store_history": True, "user_expressions": {}, "allow_stdin": False,
+                       "stop_on_error": True},
+                      key=b"not-the-key")
+    replies = raw.recv_all(QUIET)
+    assert_replies_are_errors(k, replies, "wrong HMAC")
+    assert all(not (isinstance(r.get("parent_header"), dict)
+                    and r["parent_header"].get("msg_id") == msg_id
+                    and r["content"].get("status") == "ok") for r in replies)
+    assert_still_serving(k, raw)
+    # the forged request must not have been executed
+    r = k.execute("'x_hmac' in globals()")
+    assert r.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "False", (
+        f"[{k.name}] a message with a wrong signature was executed")
+
+
+def test_invalid_json_frame(k: Kernel, raw: Raw) -> None:
+    raw.send_frames(b"{this is not json", b"{}")
+    assert_replies_are_errors(k, raw.recv_all(QUIET), "invalid JSON header")
+    h = raw.header("execute_request")
+    raw.send_frames(json.dumps(h).encode(), b'{"code": "1+1", "silent": ')  # truncated content
+    assert_replies_are_errors(k, raw.recv_all(QUIET), "invalid JSON content")
+    assert_still_serving(k, raw)
+
+
+def test_header_missing_msg_type(k: Kernel, raw: Raw) -> None:
+    raw.send(None, {"code": "x_missing = 1"})
+    assert_replies_are_errors(k, raw.recv_all(QUIET), "header without msg_type")
+    assert_still_serving(k, raw)
+
+
+def test_too_few_frames(k: Kernel, raw: Raw) -> None:
+    h = json.dumps(raw.header("kernel_info_request")).encode()
+    raw.sock.send_multipart([DELIM, raw.sign([h]), h])
+    assert_replies_are_errors(k, raw.recv_all(QUIET), "too few frames")
+    assert_still_serving(k, raw)
+
+
+def test_unknown_msg_type(k: Kernel, raw: Raw) -> None:
+    msg_id = raw.send("kite_bogus_request", {"anything": 1})
+    replies = raw.recv_all(QUIET)
+    # ipykernel logs and ignores it; kite replies with an error that names the problem
+    for rep in replies:
+        assert rep["signature_ok"]
+        assert rep["parent_header"].get("msg_id") == msg_id, f"reply to what? {rep!r:.500}"
+        c = rep["content"]
+        assert c.get("status") == "error", f"[{k.name}] unknown msg_type got {c!r}"
+        assert "kite_bogus_request" in json.dumps(c), (
+            f"[{k.name}] the error does not say which msg_type was unknown: {c!r}")
+    assert_still_serving(k, raw)
+
+
+def test_huge_syntax_error(k: Kernel) -> None:
+    code = "a = 1\n" * 170_000 + "def broken(:\n    pass\n"
+    assert len(code) > 1_000_000
+    t0 = time.monotonic()
+    r = k.execute(code, timeout=60)
+    assert r.reply is not None, f"[{k.name}] no reply to a 1 MB execute_request"
+    assert r.status == "error", r.describe()
+    assert r.content["ename"] == "SyntaxError", r.describe()
+    errs = r.errors()
+    assert len(errs) == 1 and errs[0]["content"]["ename"] == "SyntaxError"
+    assert r.idle
+    print(f"[malformed] {k.name}: 1 MB syntax error answered in {time.monotonic() - t0:.2f}s")
+    assert k.expr("1 + 1") == "2"
+
+
+def test_interrupt_at_idle_then_execute(k: Kernel) -> None:
+    ctl = Raw(k, "control")
+    try:
+        k.execute_ok("x = 41")
+        msg_id = ctl.send("interrupt_request", {})
+        rep = ctl.recv_reply(msg_id, 10)
+        assert rep is not None, f"[{k.name}] no interrupt_reply on control"
+        assert rep["header"]["msg_type"] == "interrupt_reply"
+        # the spec's interrupt_reply content is {}; ipykernel adds status ok
+        assert rep["content"].get("status", "ok") == "ok", rep["content"]
+        time.sleep(0.3)
+        r = k.execute("x + 1")
+        assert r.status == "ok", f"[{k.name}] idle interrupt leaked: {r.describe()}"
+        assert r.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "42"
+    finally:
+        ctl.close()
