@@ -136,7 +136,9 @@ class Channel {
     const parts = [header, parent || {}, metadata, content].map((o) => Buffer.from(JSON.stringify(o), 'utf8'));
     const frames = [...ids, DELIM, Buffer.from(sign(parts), 'latin1'), ...parts];
     debug(`-> ${this.name} ${msg_type}`);
-    this.tail = this.tail.then(() => this.sock.send(frames)).catch((e) => log(`${this.name}: send failed: ${e.message}`));
+    this.tail = this.tail.then(() => this.sock.send(frames)).catch((e) => {
+      if (!exitStarted) log(`${this.name}: send failed: ${e.message}`);
+    });
     return this.tail;
   }
 }
@@ -426,7 +428,7 @@ function shutdownAndExit(code) {
   exiting = true;
   controller.shutdown(); // terminates the worker thread
   // let queued frames reach the wire (linger), then go
-  const done = Promise.all(Object.values([shell, control, stdin, iopub]).map((c) => c.tail));
+  const done = Promise.all([shell, control, stdin, iopub].map((c) => c.tail));
   done.finally(() => {
     for (const s of Object.values(sockets)) {
       try {

@@ -28,7 +28,10 @@ EM_JS(int, kite_js_input_wait, (const char* prompt, int password), {
                 return -sig;
             }
         }
-        Atomics.wait(i32, 0, 0);  // every wake-up (signal or reply) notifies i32[0]
+        // Every wake-up (signal or reply) notifies i32[0]. A signal changes i32[0] itself, so
+        // it cannot be missed; a reply changes i32[1], and could land between the check above
+        // and this wait (a lost wake-up): hence the bounded wait.
+        Atomics.wait(i32, 0, 0, 20);
     }
 });
 

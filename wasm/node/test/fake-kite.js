@@ -32,7 +32,6 @@ function createKiteModule(Module) {
       Atomics.store(i32(), 1, 1);
       Module.kiteInputRequest(m[2] ? eval(m[2]) : '', false);
       for (;;) {
-        Atomics.wait(i32(), 0, 0);
         if (Atomics.load(i32(), 1) === 2) {
           const n = Atomics.load(i32(), 2);
           const v = new TextDecoder().decode(new Uint8Array(i32().buffer).slice(16, 16 + n));
@@ -41,6 +40,7 @@ function createKiteModule(Module) {
           return null;
         }
         if (Atomics.load(i32(), 0)) { takeSignal(); Atomics.store(i32(), 1, 0); return kbi(); }
+        Atomics.wait(i32(), 0, 0, 20); // bounded: a reply may land between the checks and the wait
       }
     }
     if ((m = /^crash\(\)$/.exec(code))) { const f = () => f() + 1; f(); }
