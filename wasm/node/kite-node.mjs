@@ -12,7 +12,6 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as zmq from 'zeromq';
 
 import { nodeWorkerFactory } from './worker-factory.js';
 
@@ -152,36 +151,20 @@ function errorContent(ename, evalue) {
   return { status: 'error', ename, evalue, traceback: [`${ename}: ${evalue}`] };
 }
 
-// ---------------------------------------------------------------- sockets
-function endpoint(port) {
-  return conn.transport === 'ipc' ? `ipc://${conn.ip}-${port}` : `${conn.transport || 'tcp'}://${conn.ip}:${port}`;
-}
-const sockets = {
-  shell: new zmq.Router({ linger: 1000 }),
-  control: new zmq.Router({ linger: 1000 }),
-  stdin: new zmq.Router({ linger: 1000 }),
-  iopub: new zmq.Publisher({ linger: 1000 }),
-  hb: new zmq.Reply({ linger: 0 }),
-};
-await Promise.all([
-  sockets.shell.bind(endpoint(conn.shell_port)),
-  sockets.control.bind(endpoint(conn.control_port)),
-  sockets.stdin.bind(endpoint(conn.stdin_port)),
-  sockets.iopub.bind(endpoint(conn.iopub_port)),
-  sockets.hb.bind(endpoint(conn.hb_port)),
-]);
-const shell = new Channel('shell', sockets.shell);
-const control = new Channel('control', sockets.control);
-const stdin = new Channel('stdin', sockets.stdin);
-const iopub = new Channel('iopub', sockets.iopub);
-const status = (state, parent) => iopub.send('status', { execution_state: state }, { parent });
-
 // ---------------------------------------------------------------- the wasm kernel
+// Started first: the worker (another thread) loads the wasm and Python while this thread loads
+// ZeroMQ and binds the sockets.
+let shell = null;
+let control = null;
+let stdin = null;
+let iopub = null;
+let sockets = {};
 let current = null; // the shell request being run: {ids, header, ...}
 let kernelInfo = null; // cached kernel_info_reply content (asked once per worker)
 let executionCount = 0; // mirrors the interpreter's, to announce execute_input
 let restarting = null; // promise while a crashed worker is being replaced
 let exiting = false;
+let exitStarted = false;
 
 const controller = new KiteController({
   createWorker: nodeWorkerFactory(path.join(opts.dist, 'worker.js'), { stackSizeMb: opts.stackSizeMb }),
@@ -240,6 +223,31 @@ controller
     shutdownAndExit(1);
   });
 fetchKernelInfo().catch(() => {}); // warm the cache while the client connects
+
+// ---------------------------------------------------------------- sockets
+function endpoint(port) {
+  return conn.transport === 'ipc' ? `ipc://${conn.ip}-${port}` : `${conn.transport || 'tcp'}://${conn.ip}:${port}`;
+}
+const zmq = await import('zeromq');
+sockets = {
+  shell: new zmq.Router({ linger: 1000 }),
+  control: new zmq.Router({ linger: 1000 }),
+  stdin: new zmq.Router({ linger: 1000 }),
+  iopub: new zmq.Publisher({ linger: 1000 }),
+  hb: new zmq.Reply({ linger: 0 }),
+};
+await Promise.all([
+  sockets.shell.bind(endpoint(conn.shell_port)),
+  sockets.control.bind(endpoint(conn.control_port)),
+  sockets.stdin.bind(endpoint(conn.stdin_port)),
+  sockets.iopub.bind(endpoint(conn.iopub_port)),
+  sockets.hb.bind(endpoint(conn.hb_port)),
+]);
+shell = new Channel('shell', sockets.shell);
+control = new Channel('control', sockets.control);
+stdin = new Channel('stdin', sockets.stdin);
+iopub = new Channel('iopub', sockets.iopub);
+const status = (state, parent) => iopub.send('status', { execution_state: state }, { parent });
 
 // ---------------------------------------------------------------- shell
 const shellQueue = [];
@@ -421,14 +429,13 @@ async function handleShutdown(channel, m) {
   shutdownAndExit(0);
 }
 
-let exitStarted = false;
 function shutdownAndExit(code) {
   if (exitStarted) return;
   exitStarted = true;
   exiting = true;
   controller.shutdown(); // terminates the worker thread
   // let queued frames reach the wire (linger), then go
-  const done = Promise.all([shell, control, stdin, iopub].map((c) => c.tail));
+  const done = Promise.all([shell, control, stdin, iopub].filter(Boolean).map((c) => c.tail));
   done.finally(() => {
     for (const s of Object.values(sockets)) {
       try {
