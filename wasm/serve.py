@@ -21,6 +21,7 @@ import http.server
 import mimetypes
 import os
 import posixpath
+import re
 import sys
 import threading
 import urllib.parse
@@ -67,6 +68,10 @@ COMPRESSIBLE = (
 TEXTUAL = ("text/", "application/javascript", "application/json", "application/manifest+json",
            "image/svg+xml")
 MIN_GZIP = 1024
+# Content-hashed names (`1.a8fa7b2.js`, `remoteEntry.771f68ed466aab70.js`) or `?v=<hash>` URLs never
+# change: the browser may keep them without asking. Everything else is revalidated (cheap 304s).
+HASHED = re.compile(r"[.-][0-9a-f]{7,}\.(?:js|css|wasm|map|json)$")
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class _GzipCache:
@@ -159,7 +164,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_response(304)
             self.send_header("Last-Modified", last_modified)
             self.send_header("ETag", etag)
-            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Cache-Control", self._cache_control(path))
             self.end_headers()
             return
 
@@ -181,8 +186,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Last-Modified", last_modified)
         self.send_header("ETag", etag)
-        # Revalidate every time (cheap 304s): the site is rebuilt in place during development.
-        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Cache-Control", self._cache_control(path))
         self.send_header("Vary", "Accept-Encoding")
         if body is not None:
             self.send_header("Content-Encoding", "gzip")
@@ -196,6 +200,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if not head:
             with path.open("rb") as f:
                 self.copyfile(f, self.wfile)
+
+    def _cache_control(self, path: Path) -> str:
+        query = urllib.parse.urlsplit(self.path).query
+        if HASHED.search(path.name) or re.search(r"(?:^|&)v=[0-9a-f]{7,}", query):
+            return IMMUTABLE
+        # Revalidate every time: the site is rebuilt in place during development.
+        return "no-cache"
 
     def _not_modified(self, stat: os.stat_result, etag: str) -> bool:
         inm = self.headers.get("If-None-Match")

@@ -468,6 +468,81 @@ const SCENARIOS = {
     await shot(page, 'recovered');
   },
 
+  async bench(page) {
+    // Figures (not asserted): cold load, warm-cache loads (navigation -> kernel idle), bytes of
+    // the kernel's files, and click on Interrupt -> traceback for `while True: pass`.
+    const runs = Number(args.runs || 5);
+    const kernelBytes = new Map();
+    page.on('requestfinished', async request => {
+      const url = request.url();
+      if (!url.includes('/extensions/kite-jupyterlite/')) {
+        return;
+      }
+      try {
+        const sizes = await request.sizes();
+        const response = await request.response();
+        kernelBytes.set(url, {
+          status: response ? response.status() : 0,
+          bytes: sizes.responseBodySize + sizes.responseHeadersSize
+        });
+      } catch {
+        // ignore
+      }
+    });
+    await openKiteNotebook(page);
+    result.coldLauncherMs = result.launcherMs;
+    result.coldKernelBytes = [...kernelBytes.entries()].map(([u, v]) => [u.split('/').pop(), v]);
+    result.coldKernelTotal = [...kernelBytes.values()].reduce((a, v) => a + v.bytes, 0);
+    // interrupt latency
+    result.interruptMs = [];
+    for (let i = 0; i < runs; i++) {
+      const index = i;
+      await typeAndRun(page, index, 'while True:\n    pass');
+      await waitBusy(page);
+      await sleep(300);
+      result.interruptMs.push(await interruptAndMeasure(page, index));
+      await waitKernelIdle(page, 5000);
+    }
+    // warm HTTP cache: open the sample notebook (kernelspec kite in its metadata) again and
+    // again; time from navigation start to the kite kernel being idle
+    result.warmLoadMs = [];
+    for (let i = 0; i < runs; i++) {
+      kernelBytes.clear();
+      await page.goto(BASE + 'lab/index.html?path=interrupts.ipynb', { waitUntil: 'commit' });
+      await page.waitForFunction(
+        () => {
+          const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+          const el = panel?.querySelector('.jp-Notebook-ExecutionIndicator');
+          const name = panel?.querySelector('.jp-Toolbar-kernelName')?.textContent ?? '';
+          if (panel) {
+            window.__panelAt ??= performance.now();
+          }
+          if (el?.getAttribute('data-status') === 'idle' && name.includes('kite')) {
+            window.__idleAt ??= performance.now();
+            return true;
+          }
+          return false;
+        },
+        null,
+        { timeout: TIMEOUT, polling: 10 }
+      );
+      const [idleAt, panelAt] = await page.evaluate(() => [window.__idleAt, window.__panelAt]);
+      result.warmLoadMs.push(idleAt);
+      (result.warmPanelMs ??= []).push(panelAt);
+    }
+    result.warmKernelTotal = [...kernelBytes.values()].reduce((a, v) => a + v.bytes, 0);
+    const median = xs => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
+    };
+    result.median = {
+      warmLoadMs: median(result.warmLoadMs),
+      warmPanelMs: median(result.warmPanelMs),
+      interruptMs: median(result.interruptMs)
+    };
+    await shot(page, 'done');
+  },
+
   async notisolated(page) {
     await openKiteNotebook(page);
     result.isolated = await page.evaluate(() => crossOriginIsolated);

@@ -31,10 +31,15 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.kite-stamp ] || [ p
 fi
 
 say "compiling TypeScript (tsc)"
-npx tsc
+npx --no-install tsc
 
 say "building the federated extension (jupyter labextension build)"
-jupyter labextension build . 2>&1 | grep -v -e 'Deprecated' -e '^ *\x1b\[0m$' -e '^$' | sed 's/^/  /'
+mkdir -p "$root/build/jupyterlite"
+extlog="$root/build/jupyterlite/labextension-build.log"
+jupyter labextension build . >"$extlog" 2>&1 || { cat "$extlog"; die "jupyter labextension build failed"; }
+grep -E 'compiled|ERROR' "$extlog" | sed 's/^/  /' || true
+printf '%s\n' '{"packageManager": "python", "packageName": "kite-jupyterlite", "uninstallInstructions": "pip uninstall kite-jupyterlite"}' \
+  >"$here/kite_jupyterlite/labextension/install.json"
 
 labext="$here/kite_jupyterlite/labextension"
 static="$labext/static/kite"

@@ -6,6 +6,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Dialog, ISessionContext, Notification, showDialog } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { ILoggerRegistry } from '@jupyterlab/logconsole';
 import { IServerSettings, ServerConnection, ServiceManagerPlugin } from '@jupyterlab/services';
 import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
@@ -13,7 +14,7 @@ import { Widget } from '@lumino/widgets';
 
 import logoSvg from '../style/logo.svg';
 import { KiteKernelClient } from './client';
-import { assetsUrl } from './controller';
+import { Prewarm, assetsUrl } from './controller';
 import { KiteKernel } from './kernel';
 
 export { KiteKernel } from './kernel';
@@ -91,6 +92,14 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
     loggerRegistry: ILoggerRegistry | null
   ) => {
     const url = assetsUrl();
+    const settings =
+      JSON.parse(PageConfig.getOption('litePluginSettings') || '{}')[KERNEL_PLUGIN_ID] ?? {};
+    // Start one interpreter while the app loads, for the first kite kernel
+    // (litePluginSettings["kite-jupyterlite:kernel"].prewarm = false turns it off).
+    const prewarm = new Prewarm(url);
+    if (settings.prewarm !== false) {
+      prewarm.start();
+    }
     let dialogOpen = false;
 
     const log: KiteKernel.IHooks['log'] = (kernel, level, text) => {
@@ -156,7 +165,7 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
         return new KiteKernel({
           ...options,
           assetsUrl: url,
-          hooks: { onInterruptUnavailable, log }
+          hooks: { onInterruptUnavailable, log, takeSpare: () => prewarm.take() }
         });
       }
     });

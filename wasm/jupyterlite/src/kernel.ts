@@ -5,11 +5,12 @@ import { KernelMessage } from '@jupyterlab/services';
 import { BaseKernel, IKernel } from '@jupyterlite/services';
 
 import {
+  IControllerHandle,
   IInterruptResult,
   IKiteController,
-  browserWorkerFactory,
   loadControllerModule,
-  pageIsIsolated
+  pageIsIsolated,
+  startController
 } from './controller';
 
 /** Why a page that is not cross-origin isolated cannot interrupt (console, log, dialog). */
@@ -23,6 +24,8 @@ export namespace KiteKernel {
   export interface IHooks {
     /** Interrupt was asked for a busy kernel but cannot be delivered (page not isolated). */
     onInterruptUnavailable?: (kernel: KiteKernel, reason: string) => void;
+    /** A controller started ahead of time, if any (see Prewarm). */
+    takeSpare?: () => Promise<IControllerHandle | null>;
     /** Log lines for the log console (start-up, isolation, crashes). */
     log?: (kernel: KiteKernel, level: 'info' | 'warning' | 'error', text: string) => void;
   }
@@ -282,25 +285,34 @@ export class KiteKernel extends BaseKernel {
 
   private async _start(): Promise<void> {
     const t0 = performance.now();
-    const mod = await loadControllerModule(this._assetsUrl);
+    let handle = (await this._hooks.takeSpare?.()) ?? null;
+    const prewarmed = handle !== null;
+    if (!handle) {
+      const mod = await loadControllerModule(this._assetsUrl);
+      if (this.isDisposed) {
+        return;
+      }
+      handle = startController(mod, this._assetsUrl);
+    }
+    handle.handlers.onPublish = (msgType, content) => this._publish(msgType, content);
+    handle.handlers.onInputRequest = (prompt, password) =>
+      this.inputRequest({ prompt: prompt ?? '', password: !!password });
+    handle.handlers.onFatal = err => this._onFatal(err);
+    const controller = handle.controller;
+    this._controller = controller;
     if (this.isDisposed) {
+      controller.shutdown();
       return;
     }
-    const controller = new mod.KiteController({
-      baseUrl: this._assetsUrl,
-      createWorker: browserWorkerFactory(mod, this._assetsUrl),
-      onPublish: (msgType, content) => this._publish(msgType, content),
-      onInputRequest: (prompt, password) =>
-        this.inputRequest({ prompt: prompt ?? '', password: !!password }),
-      onFatal: err => this._onFatal(err)
-    });
-    this._controller = controller;
-    await controller.start();
+    await handle.started;
     this._startupMs = performance.now() - t0;
     const where = controller.isolated
       ? 'cross-origin isolated: Interrupt and input() use shared memory'
       : 'NOT cross-origin isolated: Interrupt cannot stop a running cell (restart instead)';
-    console.info(`[kite] kernel ${this.id} ready in ${this._startupMs.toFixed(0)} ms; ${where}`);
+    console.info(
+      `[kite] kernel ${this.id} ready in ${this._startupMs.toFixed(0)} ms` +
+        `${prewarmed ? ' (prewarmed interpreter)' : ''}; ${where}`
+    );
     if (!controller.isolated) {
       console.warn(`[kite] ${NOT_ISOLATED_REASON}`);
       this._hooks.log?.(this, 'warning', NOT_ISOLATED_REASON);
