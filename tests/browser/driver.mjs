@@ -387,6 +387,57 @@ const SCENARIOS = {
     await shot(page, 'interrupted');
   },
 
+  async control(page) {
+    // An interrupt_request on the control channel (kernelspec interrupt_mode: message), sent
+    // through the notebook's own kernel connection while a cell loops.
+    await openKiteNotebook(page);
+    await typeAndRun(page, 0, 'x = 41');
+    await waitCellDone(page, 0);
+    await typeAndRun(page, 1, 'while True:\n    pass');
+    await waitBusy(page);
+    await sleep(500);
+    await armInterruptProbe(page, 1);
+    result.reply = await page.evaluate(async () => {
+      const app = window.jupyterapp;
+      if (!app) {
+        throw new Error('window.jupyterapp missing (exposeAppInBrowser)');
+      }
+      const kernel = app.shell.currentWidget.sessionContext.session.kernel;
+      const msg = {
+        header: {
+          msg_id: 'interrupt-' + Math.random().toString(16).slice(2),
+          msg_type: 'interrupt_request',
+          session: kernel.clientId,
+          username: kernel.username,
+          date: new Date().toISOString(),
+          version: '5.3'
+        },
+        parent_header: {},
+        metadata: {},
+        content: {},
+        channel: 'control',
+        buffers: []
+      };
+      window.__kiteProbe.click = performance.now();
+      const future = kernel.sendControlMessage(msg, true, false);
+      const reply = await new Promise((resolve, reject) => {
+        future.onReply = resolve;
+        setTimeout(() => reject(new Error('no interrupt_reply within 5 s')), 5000);
+      });
+      return { ms: performance.now() - window.__kiteProbe.click, type: reply.header.msg_type, content: reply.content };
+    });
+    await waitOutput(page, 1, /KeyboardInterrupt/, 10000);
+    const probe = await page.evaluate(() => window.__kiteProbe);
+    result.interruptMs = probe.seen - probe.click;
+    await waitKernelIdle(page, 5000);
+    result.statusAfter = await kernelStatus(page);
+    result.output = await outputText(page, 1);
+    await typeAndRun(page, 2, 'x + 1');
+    await waitCellDone(page, 2);
+    result.after = await waitOutput(page, 2, /\S/);
+    await shot(page, 'interrupted');
+  },
+
   async rich(page) {
     await openKiteNotebook(page);
     await typeAndRun(

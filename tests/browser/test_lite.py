@@ -76,6 +76,17 @@ def test_run_all_stops_at_interrupted_cell(scenario, isolated_url):
     assert "(False, False, 42)" in r["after"], r["after"]
 
 
+def test_interrupt_request_on_control_channel(scenario, isolated_url):
+    r = scenario("control", isolated_url)
+    assert r["reply"]["type"] == "interrupt_reply"
+    assert r["reply"]["content"]["status"] == "ok"
+    assert r["reply"]["ms"] < INTERRUPT_BUDGET_MS, "the reply must not wait for the cell"
+    assert "KeyboardInterrupt" in r["output"]
+    assert r["interruptMs"] < INTERRUPT_BUDGET_MS
+    assert r["statusAfter"] == "idle"
+    assert re.search(r"\b42\b", r["after"]), r["after"]
+
+
 def test_rich_html_output(scenario, isolated_url):
     r = scenario("rich", isolated_url)
     assert r["html"] == "a kite"
