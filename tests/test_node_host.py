@@ -350,9 +350,14 @@ def test_deep_recursion_is_recursion_error(started_kernel):
     code = "class A:\n    def __getattr__(self, n):\n        return getattr(self, n)\nA().x"
     r = collect(kc, kc.execute(code), 60)
     assert r["reply"]["content"]["ename"] == "RecursionError", r["reply"]["content"]
+    # lru_cache: a C wrapper between every Python level, the common notebook case
+    code = "import functools\n@functools.lru_cache(None)\ndef fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\nfib(5000)"
+    r = collect(kc, kc.execute(code), 60)
+    assert r["reply"]["content"]["ename"] == "RecursionError", r["reply"]["content"]
     r = collect(kc, kc.execute("def f(n): return f(n + 1)\nf(0)"), 60)
     assert r["reply"]["content"]["ename"] == "RecursionError", r["reply"]["content"]
-    assert expr(kc, "sys.getrecursionlimit() if 'sys' in dir() else __import__('sys').getrecursionlimit()")
+    assert expr(kc, "__import__('sys').getrecursionlimit()") == "1000"
+    assert expr(kc, "fib.cache_clear(); fib(400) > 0") == "True"
 
 
 def test_wasm_crash_is_reported_and_recovered(started_kernel):

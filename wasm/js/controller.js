@@ -60,10 +60,12 @@ export function browserWorkerFactory(url) {
 }
 
 export class KiteController {
-  constructor({ createWorker, baseUrl = '', onPublish, onInputRequest, onFatal, onStatus } = {}) {
+  // config (optional): python_config overrides for the worker, e.g. {recursion_limit: 500}
+  constructor({ createWorker, baseUrl = '', onPublish, onInputRequest, onFatal, onStatus, config = null } = {}) {
     if (typeof createWorker !== 'function') throw new TypeError('KiteController: createWorker is required');
     this._createWorker = createWorker;
     this._baseUrl = baseUrl;
+    this._config = config;
     this._onPublish = onPublish || (() => {});
     this._onInputRequest = onInputRequest || (() => {});
     this._onFatal = onFatal || (() => {});
@@ -128,7 +130,7 @@ export class KiteController {
       const e = err instanceof Error ? err : new Error(String(err));
       this._die(`the kernel worker failed: ${e.message}`, e.stack || '');
     });
-    worker.postMessage({ type: 'init', buffer: this._buffer, baseUrl: this._baseUrl });
+    worker.postMessage({ type: 'init', buffer: this._buffer, baseUrl: this._baseUrl, config: this._config });
     return this._startPromise;
   }
 
@@ -136,8 +138,9 @@ export class KiteController {
     switch (msg && msg.type) {
       case 'ready':
         this.startupMs = msg.startup_ms;
+        this.recursionLimit = msg.recursion_limit;
         this._setState('ready');
-        this._startResolve({ startup_ms: msg.startup_ms });
+        this._startResolve({ startup_ms: msg.startup_ms, recursion_limit: msg.recursion_limit, timings: msg.timings });
         break;
       case 'publish':
         this._onPublish(msg.msg_type, msg.content);

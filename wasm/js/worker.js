@@ -98,6 +98,7 @@
     Module.FS.mkdirTree('/lib/python3.11/lib-dynload');
     Module.FS.writeFile('/lib/python311.zip', zip);
     const config = Object.assign({ home: '/', argv: [''] }, msg.config || {});
+    if (config.recursion_limit == null && !IS_NODE) config.recursion_limit = browserRecursionLimit();
     const startReply = JSON.parse(Module.start(JSON.stringify(config)));
     if (startReply.status !== 'ok') {
       throw new Error(`Python did not start: ${startReply.evalue || JSON.stringify(startReply)}`);
@@ -112,9 +113,31 @@
         instantiate_ms: tInstantiated - tLoaded,
         python_start_ms: t1 - tInstantiated,
       },
+      recursion_limit: startReply.recursion_limit,
       isolated: i32 !== null,
     });
     while (queue.length && !dead) handle(queue.shift());
+  }
+
+  // CPython's recursion limit must trip before the engine's stack runs out (a RangeError kills the
+  // worker and its state). Measured in Node 20 with a 4 MB worker stack: the costliest C-level
+  // recursion found (__getattr__ -> getattr, eval, lru_cache-style C wrappers) crashes at ~1,375
+  // levels when a trivial JS function recurses 55,000 deep, i.e. ~0.025 levels per JS frame.
+  // Browsers fix a worker's stack (Chromium: ~10,000 JS frames), so there the limit is derived
+  // from a quick probe (~4 ms) at 80% of that estimate. Node workers get a 16 MB stack instead
+  // (wasm/node/worker-factory.js) and keep CPython's 1,000 (x5 margin).
+  function browserRecursionLimit() {
+    let depth = 0;
+    const probe = () => {
+      depth++;
+      probe();
+    };
+    try {
+      probe();
+    } catch (e) {
+      /* RangeError: the depth is what we wanted */
+    }
+    return Math.max(100, Math.min(1000, Math.floor(depth * 0.02)));
   }
 
   function handle(msg) {

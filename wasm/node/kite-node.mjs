@@ -22,7 +22,7 @@ const T_START = performance.now();
 
 // ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
-  const opts = { connectionFile: null, dist: null, debug: false, stackSizeMb: 4 };
+  const opts = { connectionFile: null, dist: null, debug: false, stackSizeMb: 16 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-f' || a === '--connection-file') opts.connectionFile = argv[++i];

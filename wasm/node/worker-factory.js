@@ -5,11 +5,12 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * Returns createWorker() for KiteController. `workerPath` is dist/worker.js.
- * resourceLimits.stackSizeMb: the V8 stack of the worker thread, which bounds how deep wasm
- * (CPython's C recursion) can go before a RangeError; see wasm/CMakeLists.txt for the measured
- * Python recursion limit that fits.
+ * resourceLimits.stackSizeMb: the V8 stack of the worker thread, where every wasm frame lives: it
+ * bounds how deep CPython can recurse in C before a RangeError. Measured (Node 20): the costliest
+ * C-level recursion (__getattr__ -> getattr) crashes at ~1,375 levels with 4 MB, ~5,750 with
+ * 16 MB; 16 MB keeps CPython's default recursion limit (1,000) a RecursionError with margin.
  */
-export function nodeWorkerFactory(workerPath, { stackSizeMb = 4 } = {}) {
+export function nodeWorkerFactory(workerPath, { stackSizeMb = 16 } = {}) {
   // worker.js is a classic script that uses require(): evaluate its source as CommonJS, whatever
   // "type" the package.json next to it declares (dist/ says "module" for controller.js).
   const source = readFileSync(workerPath, 'utf8');
