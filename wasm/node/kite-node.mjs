@@ -423,6 +423,11 @@ async function handleShutdown(channel, m) {
   const parent = m.header;
   exiting = true;
   await status('busy', parent);
+  // let Python run its shutdown hooks when it is idle (never wait long for a busy or dead one)
+  if (!current && controller.state === 'ready') {
+    const hooks = controller.request('shutdown_request', { restart }).catch(() => {});
+    await Promise.race([hooks, new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
   await channel.send('shutdown_reply', { status: 'ok', restart }, { parent, ids: m.ids });
   await iopub.send('shutdown_reply', { status: 'ok', restart }, { parent });
   await status('idle', parent);
