@@ -21,8 +21,10 @@ cpython: deps
 
 wasm: cpython
 	@echo "[kite] building the wasm kernel (build/wasm)"
-	@emcmake cmake -S . -B build/wasm -G Ninja -DKITE_CPYTHON_PREFIX="$$(bash wasm/cpython/build.sh --print-prefix)" >build/wasm-configure.log 2>&1 \
-	  || { mkdir -p build; cat build/wasm-configure.log; exit 1; }
+	@mkdir -p build
+	@emcmake cmake -S . -B build/wasm -G Ninja -DKITE_CPYTHON_PREFIX="$$(bash wasm/cpython/build.sh --print-prefix)" \
+	  -Dnlohmann_json_DIR=$(CURDIR)/wasm/cmake/nlohmann_json >build/wasm-configure.log 2>&1 \
+	  || { cat build/wasm-configure.log; exit 1; }
 	@cmake --build build/wasm -j $(JOBS)
 
 native: deps
