@@ -49,8 +49,12 @@ type WorkerRequest =
 
 export class KiteKernel extends BaseKernel {
   constructor(options: KiteKernel.IOptions) {
-    super(options);
-    this._send = options.sendMessage;
+    // Outgoing messages pass through _outgoing (see there) before LiteKernelClient's sender.
+    const relay: { to: IKernel.SendMessage | null } = { to: null };
+    const send = options.sendMessage;
+    super({ ...options, sendMessage: msg => (relay.to ?? send)(msg) });
+    this._send = send;
+    relay.to = msg => this._outgoing(msg);
     this._assetsUrl = options.assetsUrl;
     this._hooks = options.hooks ?? {};
     this._ready = this._start();
@@ -145,6 +149,10 @@ export class KiteKernel extends BaseKernel {
         this.handleInterruptRequest(msg);
         this._earlyInterrupts.delete(msg.header.msg_id);
       }
+      return;
+    }
+    if (msgType === 'execute_request' && this._shouldAbort(msg)) {
+      this._replyAborted(msg);
       return;
     }
     await super.handleMessage(msg);
@@ -319,6 +327,62 @@ export class KiteKernel extends BaseKernel {
     }
   }
 
+  /**
+   * Every message to the frontend goes through here. An execute_reply with status "error" (a
+   * KeyboardInterrupt, say) starts an abort, as ipykernel's stop_on_error does: the execute
+   * requests sent before it (the rest of a "Run all") are answered "aborted" without running.
+   * LiteKernelClient would instead drop them without any reply, which leaves the notebook's
+   * execution indicator busy forever; metadata.cause = 'interrupt' is what tells it not to.
+   */
+  private _outgoing(msg: KernelMessage.IMessage): void {
+    if (msg.channel === 'shell' && msg.header.msg_type === 'execute_reply') {
+      const content = msg.content as any;
+      if (content.status === 'error') {
+        const request = this.parent as KernelMessage.IExecuteRequestMsg | undefined;
+        if (request?.content?.stop_on_error !== false) {
+          this._abortBefore = Date.now();
+        }
+        msg.metadata = { ...(msg.metadata ?? {}), cause: 'interrupt' };
+      }
+    }
+    this._send(msg);
+  }
+
+  /** Whether an execute_request was sent before the last error (stop_on_error). */
+  private _shouldAbort(msg: KernelMessage.IMessage): boolean {
+    if (!this._abortBefore) {
+      return false;
+    }
+    const sent = Date.parse(msg.header.date ?? '');
+    return Number.isFinite(sent) && sent <= this._abortBefore;
+  }
+
+  private _replyAborted(msg: KernelMessage.IMessage): void {
+    const session = msg.header.session;
+    const status = (state: KernelMessage.Status) =>
+      this._send(
+        KernelMessage.createMessage({
+          msgType: 'status',
+          channel: 'iopub',
+          session,
+          parentHeader: msg.header as any,
+          content: { execution_state: state }
+        })
+      );
+    status('busy');
+    this._send(
+      KernelMessage.createMessage({
+        msgType: 'execute_reply',
+        channel: 'shell',
+        session,
+        parentHeader: msg.header as any,
+        content: { status: 'aborted', execution_count: null } as any,
+        metadata: { cause: 'interrupt' }
+      })
+    );
+    status('idle');
+  }
+
   /** Send a request to the worker; `undefined` if the worker died meanwhile. */
   private async _request(msgType: WorkerRequest, content: any): Promise<any | undefined> {
     try {
@@ -446,4 +510,5 @@ export class KiteKernel extends BaseKernel {
   private _crash: any = null;
   private _restarting: Promise<void> | null = null;
   private _earlyInterrupts = new Set<string>();
+  private _abortBefore = 0;
 }
