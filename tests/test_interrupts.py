@@ -22,7 +22,11 @@ import pytest
 from kernels import Kernel, k, kernel  # noqa: F401  (pytest fixtures)
 
 DELAY = 0.3           # seconds between the cell starting and the interrupt
-MAX_LATENCY = 1.0     # interrupt -> execute_reply, generous for a noisy 2-core machine
+import os  # noqa: E402
+
+# interrupt -> execute_reply, generous for a noisy 2-core machine (ipykernel's import_loop
+# reply, with IPython formatting the traceback, was seen at 1.26 s while other suites ran)
+MAX_LATENCY = float(os.environ.get("KITE_INTERRUPT_MAX_LATENCY", "1.0"))
 REPLY_TIMEOUT = 10.0  # how long we wait at all before calling it a hang
 
 
