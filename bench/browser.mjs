@@ -90,9 +90,9 @@ async function newContext(browser, site) {
     // worker (its real size) and once from the page (negative size); count positive sizes only
     if (!s || s.responseBodySize <= 0) return;
     net.total += s.responseBodySize;
-    if (site.kernelFiles.test(r.url())) {
+    const u = new URL(r.url()).pathname;
+    if (site.kernelFiles.test(u)) {
       net.kernel += s.responseBodySize;
-      const u = new URL(r.url()).pathname;
       net.files[u] = (net.files[u] || 0) + s.responseBodySize;
     }
   });

@@ -313,7 +313,7 @@ async function main() {
   const result = { machine_before: machine(), reps: R, versions: { native: nativeVersion } };
   for (const k of kinds) {
     const rt = await startRuntime(k, {});
-    result.versions[k] = String(await rt.value('import sys; sys.version.split()[0]'));
+    result.versions[k] = String(await rt.value('import sys; sys.version.split()[0]')).replace(/'/g, '');
     if (k === 'pyodide') result.versions.pyodide_npm = rt.ready.version;
     await rt.terminate();
   }
