@@ -35,6 +35,8 @@ export interface IKiteController {
   readonly isolated: boolean;
   /** new | starting | ready | dead | shutdown */
   readonly state?: string;
+  /** The worker's own start-up measure (module load + stdlib + Py init), in ms. */
+  readonly startupMs?: number | null;
 }
 
 export interface IControllerModule {
@@ -134,9 +136,22 @@ export class Prewarm {
     if (this._spare || this._used) {
       return;
     }
-    this._spare = loadControllerModule(this._baseUrl).then(mod =>
-      startController(mod, this._baseUrl)
-    );
+    const t0 = performance.now();
+    this._spare = loadControllerModule(this._baseUrl).then(mod => {
+      const tModule = performance.now();
+      const handle = startController(mod, this._baseUrl);
+      handle.started.then(
+        () =>
+          console.info(
+            `[kite] prewarmed interpreter ready ${(performance.now() - t0).toFixed(0)} ms after ` +
+              `app start (controller.js ${(tModule - t0).toFixed(0)} ms, worker startup ` +
+              `${Number(handle.controller.startupMs ?? NaN).toFixed(0)} ms); ` +
+              `page time ${performance.now().toFixed(0)} ms`
+          ),
+        () => undefined
+      );
+      return handle;
+    });
     this._spare.catch(err => console.warn('[kite] prewarm failed', err));
   }
 

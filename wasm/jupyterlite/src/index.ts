@@ -79,6 +79,27 @@ function notIsolatedBody(): Widget {
   return new Widget({ node: body });
 }
 
+/**
+ * Start one interpreter as soon as this module is loaded (while the rest of the app loads), for
+ * the first kite kernel: its ~1 s of start-up then overlaps the app's.
+ * `litePluginSettings["kite-jupyterlite:kernel"].prewarm = false` turns it off.
+ */
+const PREWARM: Prewarm | null = (() => {
+  try {
+    const settings =
+      JSON.parse(PageConfig.getOption('litePluginSettings') || '{}')[KERNEL_PLUGIN_ID] ?? {};
+    if (settings.prewarm === false || PageConfig.Extension.isDisabled(KERNEL_PLUGIN_ID)) {
+      return null;
+    }
+    const prewarm = new Prewarm(assetsUrl());
+    prewarm.start();
+    return prewarm;
+  } catch (err) {
+    console.warn('[kite] no prewarm', err);
+    return null;
+  }
+})();
+
 /** The kite kernel spec and its factory. */
 const kernelPlugin: JupyterFrontEndPlugin<void> = {
   id: KERNEL_PLUGIN_ID,
@@ -92,14 +113,7 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
     loggerRegistry: ILoggerRegistry | null
   ) => {
     const url = assetsUrl();
-    const settings =
-      JSON.parse(PageConfig.getOption('litePluginSettings') || '{}')[KERNEL_PLUGIN_ID] ?? {};
-    // Start one interpreter while the app loads, for the first kite kernel
-    // (litePluginSettings["kite-jupyterlite:kernel"].prewarm = false turns it off).
-    const prewarm = new Prewarm(url);
-    if (settings.prewarm !== false) {
-      prewarm.start();
-    }
+    const prewarm = PREWARM ?? new Prewarm(url);
     let dialogOpen = false;
 
     const log: KiteKernel.IHooks['log'] = (kernel, level, text) => {
