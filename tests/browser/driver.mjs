@@ -275,6 +275,16 @@ const SCENARIOS = {
     result.output = await outputText(page, 0);
     result.isolated = await page.evaluate(() => crossOriginIsolated);
     await shot(page, 'ready');
+    // the kernel picker (Kernel > Change Kernel…) offers kite too
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Kernel$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Change Kernel/ }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor({ timeout: 10000 });
+    result.pickerOptions = await dialog.locator('select option').evaluateAll(els =>
+      els.map(e => e.textContent.trim())
+    );
+    await shot(page, 'picker');
+    await dialog.locator('.jp-mod-reject').first().click();
   },
 
   async loop(page) {

@@ -30,6 +30,7 @@ def test_kernel_starts_and_runs(scenario, isolated_url):
     r = scenario("start", isolated_url)
     assert "3.11" in r["output"], r["output"]
     assert r["isolated"] is True
+    assert "Python 3.11 (kite)" in r["pickerOptions"], r["pickerOptions"]
 
 
 def test_interrupt_busy_loop(scenario, isolated_url):
