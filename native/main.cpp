@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
         };
         hooks.after_configure = [&] { interrupts.install(); };
         hooks.interrupt = [] { kite::posix_interrupts::interrupt_main(); };
+        // Stale signals are dropped when the kernel goes busy, not when the cell starts: one the
+        // client sends after it saw `busy` must stop that cell.
+        hooks.before_busy = [&] { interrupts.mark_busy(); };
+        hooks.before_idle = [&] { interrupts.mark_idle(); };
         return kite::native::run_kernel(connection_file, std::move(hooks));
     } catch (const std::exception& e) {
         std::cerr << "kite-native: " << e.what() << std::endl;

@@ -69,13 +69,43 @@ void posix_interrupts::drain() {
     }
 }
 
-void posix_interrupts::clear() {
+void posix_interrupts::discard_python_state() {
     drain();
     if (m_installed) set_wakeup_fd(m_write);
     // Clears CPython's tripped SIGINT flag without running a handler; only valid with the GIL
     // on the main thread (it returns 0 elsewhere).
     if (Py_IsInitialized() && PyGILState_Check()) PyOS_InterruptOccurred();
 }
+
+void posix_interrupts::clear() {
+    // Marked busy: everything stale was dropped when the kernel went busy; what is pending now
+    // arrived after that and belongs to this cell.
+    if (m_busy.load()) return;
+    discard_python_state();
+}
+
+void posix_interrupts::mark_busy() {
+    // 1. A SIGINT sent while idle is pending (blocked in the main thread and in every xeus/ZeroMQ
+    //    thread): consume it without running a handler.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    timespec zero{0, 0};
+    while (sigtimedwait(&set, nullptr, &zero) == SIGINT) {
+    }
+    // 2. One that CPython's handler already saw (at the very end of the previous cell, or on a
+    //    Python thread started by a cell, which inherited an unblocked mask): its tripped flag
+    //    and its wakeup byte.
+    if (Py_IsInitialized()) {
+        PyGILState_STATE gil = PyGILState_Ensure();
+        discard_python_state();
+        PyGILState_Release(gil);
+    }
+    // 3. From here on, signals are kept: clear() at the cell's start must not drop them.
+    m_busy.store(true);
+}
+
+void posix_interrupts::mark_idle() { m_busy.store(false); }
 
 bool posix_interrupts::wait(double seconds) {
     if (!(seconds > 0)) seconds = 0;

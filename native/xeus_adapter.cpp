@@ -7,7 +7,11 @@
 //                        * turns an interrupt_request on the control channel into SIGINT,
 //                        * puts the core's execution count into execute_input/execute_reply
 //                          (xeus 2.4.1 keeps its own private counter and overwrites both),
-//                        * serialises iopub sends (Python threads may print concurrently).
+//                        * serialises iopub sends (Python threads may print concurrently),
+//                        * calls hooks.before_busy/before_idle around each execute_request
+//                          (where stale signals are dropped, see below);
+//  - a replacement of xeus::xzmq_serializer::deserialize that rejects malformed multipart
+//    messages before xeus 2.4.1 parses them (it reads past the last frame otherwise).
 // No kernel logic here: every request is answered by the core.
 //
 // Signals (see README.md): xeus's shell loop blocks in zmq_poll on the main thread, and xeus
@@ -17,17 +21,26 @@
 // inherit the mask). Within a cell CPython's own handler runs: KeyboardInterrupt or the user's
 // signal.signal handler; an input_request blocked on the stdin socket fails with EINTR, which
 // the adapter reports to the core as an input cut by SIGINT.
+// A SIGINT sent while idle stays pending and is dropped by hooks.before_busy, which runs on the
+// main thread just before `status: busy` is published for an execute_request: a client can only
+// interrupt "this" cell after it saw that busy, so whatever arrives after the hook (pending while
+// the main thread still blocks SIGINT, then delivered when the cell unblocks it) reaches the
+// cell. The core's own clear() at the cell's start is a no-op in that state (posix_interrupts).
 #include "xeus_adapter.hpp"
 
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include <zmq.hpp>
@@ -39,6 +52,7 @@
 #include "xeus/xkernel_configuration.hpp"
 #include "xeus/xserver.hpp"
 #include "xeus/xserver_shell_main.hpp"
+#include "xeus/xzmq_serializer.hpp"
 
 namespace nl = nlohmann;
 
@@ -59,21 +73,15 @@ void set_sigint_blocked(bool blocked) {
     pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
 }
 
-// Drops a SIGINT that arrived while the kernel was idle (or starting): it is pending because it
-// is blocked in every thread. Consuming it with sigtimedwait runs no handler.
-void discard_pending_sigint() {
-    sigset_t set = sigint_set();
-    timespec zero{0, 0};
-    while (sigtimedwait(&set, nullptr, &zero) == SIGINT) {
-    }
-}
-
 // ---- the pieces shared by the interpreter adapter and the server decorator -------------------
 
 // The server builder xeus takes is a plain function pointer, so the decorator finds the adapter's
 // state through this process-wide bridge (one kernel per process).
 struct bridge {
     std::function<void()> interrupt;
+    std::function<void()> before_busy;
+    std::function<void()> before_idle;
+    pthread_t main_thread{};  // where the shell loop runs (run_kernel's caller)
     // execute_input published by xeus with xeus's count, held until the adapter knows the core's.
     std::mutex held_mutex;
     std::optional<xeus::xpub_message> held_execute_input;
@@ -166,12 +174,37 @@ private:
     }
 
     void publish_impl(xeus::xpub_message msg, xeus::channel c) override {
-        if (c == xeus::channel::SHELL && msg_type_of(msg) == "execute_input") {
-            std::lock_guard<std::mutex> lock(the_bridge().held_mutex);
-            the_bridge().held_execute_input = std::move(msg);
-            return;
+        if (c == xeus::channel::SHELL) {
+            const std::string type = msg_type_of(msg);
+            if (type == "execute_input") {
+                std::lock_guard<std::mutex> lock(the_bridge().held_mutex);
+                the_bridge().held_execute_input = std::move(msg);
+                return;
+            }
+            if (type == "status") announce_status(msg);
         }
         publish_now(std::move(msg), c);
+    }
+
+    // xeus 2.4.1 publishes `status: busy` (then `idle`) for a shell request from the shell loop,
+    // on the main thread, with the request as parent. Called before that status goes out and
+    // without any of our locks held (before_busy takes the GIL; a Python thread holding the GIL
+    // may be waiting for the publish mutex).
+    static void announce_status(const xeus::xpub_message& msg) {
+        auto& b = the_bridge();
+        if (!pthread_equal(pthread_self(), b.main_thread)) return;
+        const nl::json& parent = msg.parent_header();
+        auto pt = parent.find("msg_type");
+        if (pt == parent.end() || !pt->is_string() || pt->get<std::string>() != "execute_request") return;
+        auto st = msg.content().find("execution_state");
+        if (st == msg.content().end() || !st->is_string()) return;
+        const std::string state = st->get<std::string>();
+        try {
+            if (state == "busy" && b.before_busy) b.before_busy();
+            if (state == "idle" && b.before_idle) b.before_idle();
+        } catch (const std::exception& e) {
+            std::cerr << "kite-native: " << state << " hook failed: " << e.what() << std::endl;
+        }
     }
 
     void start_impl(xeus::xpub_message msg) override { m_inner->start(std::move(msg)); }
@@ -279,7 +312,8 @@ private:
             if (server) server->release_execute_input(m_core_count + (store_history ? 1 : 0));
         }
         m_allow_stdin = allow_stdin;
-        discard_pending_sigint();
+        // No discard here: stale signals were dropped before `busy` went out (hooks.before_busy);
+        // a SIGINT pending now was sent for this cell and is delivered as soon as it is unblocked.
         set_sigint_blocked(false);
         json reply;
         try {
@@ -355,6 +389,43 @@ private:
     adapter& m_adapter;
 };
 
+// ---- malformed multipart messages ------------------------------------------------------------
+
+// xeus 2.4.1 reads a request as [identities...] <IDS|MSG> signature header parent metadata content
+// [buffers...] and pops those five frames without checking that they exist: a message with
+// fewer frames after the delimiter makes it move from past the end of a std::deque, and libzmq
+// aborts (`Assertion failed: check () (src/msg.cpp:394)`). Its shell, control and stdin loops
+// catch std::exception from the parse (bad JSON, bad signature, no delimiter: logged, message
+// dropped), so rejecting such a message with an exception is enough to keep serving.
+const char k_delimiter[] = "<IDS|MSG>";
+
+void check_frames(const zmq::multipart_t& wire_msg) {
+    const std::size_t n = wire_msg.size();
+    const std::size_t dlen = sizeof k_delimiter - 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        const zmq::message_t& f = wire_msg[i];
+        if (f.size() == dlen && std::memcmp(f.data(), k_delimiter, dlen) == 0) {
+            const std::size_t after = n - i - 1;
+            if (after < 5)
+                throw std::runtime_error("kite-native: dropped a malformed message: " + std::to_string(after) +
+                                         " frame(s) after <IDS|MSG>, need 5 (signature, header, parent_header, "
+                                         "metadata, content)");
+            return;
+        }
+    }
+    throw std::runtime_error("kite-native: dropped a malformed message: no <IDS|MSG> delimiter among its " +
+                             std::to_string(n) + " frame(s)");
+}
+
+using deserialize_fn = xeus::xmessage (*)(zmq::multipart_t&, const xeus::xauthentication&);
+
+deserialize_fn xeus_deserialize() {
+    // libxeus's own definition, which this executable's (exported: ENABLE_EXPORTS) preempts.
+    static deserialize_fn fn = reinterpret_cast<deserialize_fn>(
+        dlsym(RTLD_NEXT, "_ZN4xeus15xzmq_serializer11deserializeERN3zmq11multipart_tERKNS_15xauthenticationE"));
+    return fn;
+}
+
 }  // namespace
 
 void block_sigint_before_startup() { set_sigint_blocked(true); }
@@ -362,6 +433,9 @@ void block_sigint_before_startup() { set_sigint_blocked(true); }
 int run_kernel(const std::string& connection_file, kernel_hooks hooks) {
     set_sigint_blocked(true);  // idempotent; see block_sigint_before_startup
     the_bridge().interrupt = hooks.interrupt;
+    the_bridge().before_busy = hooks.before_busy;
+    the_bridge().before_idle = hooks.before_idle;
+    the_bridge().main_thread = pthread_self();
 
     xeus::xconfiguration config;
     try {
@@ -382,3 +456,13 @@ int run_kernel(const std::string& connection_file, kernel_hooks hooks) {
 }
 
 }  // namespace kite::native
+
+// Preempts libxeus's xzmq_serializer::deserialize (libxeus calls it through its PLT, from
+// xserver_zmq_split::deserialize, for the shell, control and stdin sockets): validates the
+// frames, then hands over to xeus's parser.
+xeus::xmessage xeus::xzmq_serializer::deserialize(zmq::multipart_t& wire_msg, const xeus::xauthentication& auth) {
+    kite::native::check_frames(wire_msg);
+    auto fn = kite::native::xeus_deserialize();
+    if (!fn) throw std::runtime_error("kite-native: libxeus's xzmq_serializer::deserialize not found");
+    return fn(wire_msg, auth);
+}

@@ -22,11 +22,18 @@ struct kernel_hooks {
     // Raises SIGINT in the kernel process (an interrupt_request on the control channel).
     // Called from xeus's control thread.
     std::function<void()> interrupt;
+    // The kernel goes busy for an execute_request: called on the main thread, with SIGINT
+    // blocked, right before xeus publishes `status: busy` for it. Signals that arrived earlier
+    // (while idle) must be dropped here; later ones must reach the cell.
+    std::function<void()> before_busy;
+    // The execute_request is over: called on the main thread, with SIGINT blocked again, right
+    // before xeus publishes `status: idle` for it.
+    std::function<void()> before_idle;
 };
 
 // Call first thing in main(), before any thread exists: blocks SIGINT in the calling (main)
 // thread, so every thread xeus and ZeroMQ create later inherits a mask with SIGINT blocked and a
-// SIGINT that arrives before CPython is up stays pending (it is discarded, see run_kernel).
+// SIGINT that arrives before CPython is up stays pending (hooks.before_busy discards it).
 void block_sigint_before_startup();
 
 // Loads the connection file, builds the xeus kernel around the core and serves until a
