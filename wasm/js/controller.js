@@ -9,6 +9,7 @@
 export const SIGNAL_INDEX = 0; // i32[0]: pending signal number; every wake-up notifies i32[0]
 export const STDIN_STATE_INDEX = 1; // i32[1]: 0 none, 1 worker waits for input, 2 reply written
 export const INPUT_LENGTH_INDEX = 2; // i32[2]: byte length of the UTF-8 input reply
+export const TARGET_INDEX = 3; // i32[3]: id of the request the pending signal is meant for
 export const INPUT_OFFSET = 16; // the reply's bytes start here
 export const INPUT_CAPACITY = 65536; // longest reply, in bytes
 export const BUFFER_BYTES = INPUT_OFFSET + INPUT_CAPACITY;
@@ -213,12 +214,20 @@ export class KiteController {
     });
   }
 
-  /** Interrupts the running cell: {ok: true} or {ok: false, reason}. */
+  /**
+   * Interrupts the running cell: {ok: true} or {ok: false, reason}. The signal is aimed at the
+   * oldest unanswered request (the worker runs them in order), so it also stops a cell whose
+   * request is still on its way to the worker; with nothing running it is dropped ({idle: true})
+   * instead of leaking into the next cell.
+   */
   interrupt(signal = SIGINT) {
     if (!this._i32) return { ok: false, reason: NOT_ISOLATED_REASON };
     if (this._state !== 'ready' && this._state !== 'starting') {
       return { ok: false, reason: `the kernel is not running (state: ${this._state})` };
     }
+    const target = this._pending.keys().next();
+    if (target.done) return { ok: true, idle: true };
+    Atomics.store(this._i32, TARGET_INDEX, target.value);
     Atomics.store(this._i32, SIGNAL_INDEX, signal);
     Atomics.notify(this._i32, SIGNAL_INDEX);
     return { ok: true };

@@ -144,6 +144,7 @@
     if (dead) return;
     let reply;
     try {
+      Module.kiteRequestId = msg.id | 0; // whom an interrupt in the buffer is for (i32[3])
       reply = Module.handle(msg.msg_type, JSON.stringify(msg.content || {}));
     } catch (e) {
       fatal(e, `while handling ${msg.msg_type}`);

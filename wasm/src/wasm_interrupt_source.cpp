@@ -15,8 +15,20 @@ EM_JS(int, kite_js_has_buffer, (), {
     return (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer) ? 1 : 0;
 });
 
+// Drops a signal left from an earlier request (an interrupt that raced with the end of a cell),
+// but keeps one the main side already aimed at the request now starting (i32[3] = its id): an
+// interrupt sent right after execute_request must not be lost before the cell even runs.
 EM_JS(void, kite_js_clear, (), {
-    if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer) Atomics.store(Module.kiteBuffer, 0, 0);
+    if (typeof SharedArrayBuffer === 'undefined' || !Module.kiteBuffer) return;
+    var i32 = Module.kiteBuffer;
+    var current = Module.kiteRequestId | 0;
+    var v = Atomics.load(i32, 0);
+    if (v === 0 || Atomics.load(i32, 3) === current) return;
+    // compare-exchange: never clears a value written after our read; if the main side re-aimed
+    // the (equal) signal at this request meanwhile, put it back
+    if (Atomics.compareExchange(i32, 0, v, 0) === v && Atomics.load(i32, 3) === current) {
+        Atomics.compareExchange(i32, 0, 0, v);
+    }
 });
 
 EM_JS(int, kite_js_take, (), {

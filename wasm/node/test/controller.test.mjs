@@ -90,3 +90,14 @@ test('restart cancels a running request', async () => {
   c.shutdown();
   await assert.rejects(exec(c, '1'), /not running/);
 });
+
+test('an interrupt while idle is dropped, one sent with the request is kept', async () => {
+  const { c } = make();
+  await c.start();
+  assert.deepEqual(c.interrupt(), { ok: true, idle: true });
+  assert.equal((await exec(c, '1+1')).status, 'ok'); // nothing leaked into this cell
+  const p = exec(c, 'while True: pass');
+  assert.deepEqual(c.interrupt(), { ok: true }); // before the worker even saw the request
+  assert.equal((await p).ename, 'KeyboardInterrupt');
+  c.shutdown();
+});

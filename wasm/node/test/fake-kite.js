@@ -69,7 +69,8 @@ function createKiteModule(Module) {
           language_info: { name: 'python', version: '3.11.2', mimetype: 'text/x-python', file_extension: '.py' }, banner: 'fake', help_links: [] });
       }
       if (type === 'execute_request') {
-        if (i32()) Atomics.store(i32(), 0, 0); // clear()
+        // clear(), as wasm_interrupt_source.cpp: keep a signal aimed at this request (i32[3])
+        if (i32() && Atomics.load(i32(), 3) !== (Module.kiteRequestId | 0)) Atomics.store(i32(), 0, 0);
         if (!c.silent && c.store_history !== false) count++;
         const r = run(String(c.code).trim());
         if (r) { Module.kitePublish('error', JSON.stringify({ ename: r.ename, evalue: r.evalue, traceback: r.traceback })); return JSON.stringify({ ...r, execution_count: count }); }
