@@ -62,6 +62,7 @@ COMPRESSIBLE = (
     "application/javascript",
     "application/json",
     "application/wasm",
+    "application/zip",  # kite-stdlib.zip is stored uncompressed so that this covers it whole
     "application/manifest+json",
     "image/svg+xml",
 )
@@ -86,7 +87,7 @@ class _GzipCache:
         with self._lock:
             hit = self._data.get(key)
         if hit is None:
-            hit = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+            hit = gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
             with self._lock:
                 self._data[key] = hit
         return hit
