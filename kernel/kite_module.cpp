@@ -136,6 +136,43 @@ PyObject* kite_sleep(PyObject*, PyObject* arg) {
     Py_RETURN_NONE;
 }
 
+// wait(seconds) -> bool: like sleep, but returns True as soon as a signal's handler has run and
+// returned (False when the time passed). What kite's asyncio selector waits with on wasm: a
+// handler that schedules a callback (asyncio.Runner's SIGINT handler cancels the main task)
+// must wake the loop, as the self-pipe does natively. A handler that raises ends the wait.
+PyObject* kite_wait(PyObject*, PyObject* arg) {
+    double secs;
+    if (!sleep_seconds(arg, secs)) return nullptr;
+    if (!host_attached()) return nullptr;
+    if (flush_streams() < 0) return nullptr;
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                             std::chrono::duration<double>(secs));
+    for (;;) {
+        double remaining = std::chrono::duration<double>(deadline - clock::now()).count();
+        if (remaining <= 0) break;
+        bool woken = false;
+        std::string failure;
+        Py_BEGIN_ALLOW_THREADS
+        try {
+            woken = g_interrupts->wait(remaining);
+        } catch (const std::exception& e) {
+            failure = e.what();
+            if (failure.empty()) failure = "unknown error";
+        }
+        Py_END_ALLOW_THREADS
+        if (!failure.empty()) {
+            PyErr_Format(PyExc_RuntimeError, "kite: wait failed: %s", failure.c_str());
+            return nullptr;
+        }
+        if (woken) {
+            if (raise_pending_signal(*g_interrupts) < 0) return nullptr;
+            Py_RETURN_TRUE;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
 // set_flush_hook(callable or None): what sleep (and the C++ core) call to flush streams.
 PyObject* kite_set_flush_hook(PyObject*, PyObject* hook) {
     if (hook != Py_None && !PyCallable_Check(hook)) {
@@ -151,6 +188,8 @@ PyMethodDef methods[] = {
     {"input", kite_input, METH_VARARGS,
      "input(prompt, password) -> str, or None if the host cannot answer input requests."},
     {"sleep", kite_sleep, METH_O, "sleep(seconds): interruptible time.sleep."},
+    {"wait", kite_wait, METH_O,
+     "wait(seconds) -> bool: interruptible wait; True early once a signal handler has run."},
     {"set_flush_hook", kite_set_flush_hook, METH_O,
      "set_flush_hook(callable): called to flush buffered streams before blocking."},
     {nullptr, nullptr, 0, nullptr}};

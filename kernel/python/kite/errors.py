@@ -1,8 +1,5 @@
 """How exceptions reach the user: name, value and a traceback without kite's own frames."""
 
-import traceback
-
-
 class StdinNotImplementedError(RuntimeError):
     """input() or getpass() was called, but the frontend cannot answer input requests."""
 
@@ -12,6 +9,7 @@ def _is_kite_frame(frame):
 
 
 def _hide_kite_frames(te, seen):
+    import traceback
     if id(te) in seen:
         return
     seen.add(id(te))
@@ -36,6 +34,7 @@ def describe(exc):
     ename = type(exc).__name__
     evalue = _safe_str(exc)
     try:
+        import traceback  # here, not at start: it imports linecache, tokenize, re, ...
         te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
         _hide_kite_frames(te, set())
         text = "".join(te.format())

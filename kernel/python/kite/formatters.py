@@ -4,8 +4,6 @@ A formatter that raises only loses its own MIME type (with a warning on stderr);
 is always present unless excluded.
 """
 
-import base64
-import pprint
 import sys
 
 # (MIME type, method) in IPython's order.
@@ -49,6 +47,7 @@ def _encode(mime, value):
     """JSON-ready value for one MIME type; None if unusable."""
     if mime in BINARY:
         if isinstance(value, (bytes, bytearray, memoryview)):
+            import base64
             return base64.b64encode(bytes(value)).decode("ascii")
         return value if isinstance(value, str) else None
     if mime == "application/json" or mime.endswith("+json"):
@@ -62,6 +61,7 @@ def plain(obj):
     """text/plain: repr(), pretty-printed for built-in containers like IPython."""
     try:
         if type(obj) in _PRETTY_TYPES and len(obj) <= _PRETTY_MAX_ITEMS:
+            import pprint  # here, not at start: it imports dataclasses, inspect, ...
             return pprint.pformat(obj, sort_dicts=False)
         return repr(obj)
     except Exception as exc:

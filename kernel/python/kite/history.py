@@ -1,7 +1,5 @@
 """The in-memory input (and output) history of this session, queried by history_request."""
 
-import fnmatch
-
 SESSION = 1
 _entries = []  # [line, input, output text or None], in execution order
 
@@ -45,6 +43,7 @@ def query(content):
         picked = [e for e in _entries if e[0] >= start and (stop is None or e[0] < stop)]
         return _format(picked, output)
     if kind == "search":
+        import fnmatch
         pattern = content.get("pattern") or "*"
         picked = [e for e in _entries if fnmatch.fnmatchcase(e[1], pattern)]
         if content.get("unique"):

@@ -5,8 +5,8 @@ print before a long loop shows immediately), otherwise buffered until the interv
 MAX_BUFFER, another message goes out, a blocking call starts (sleep, input) or the cell ends.
 """
 
+import _thread
 import io
-import threading
 import time
 
 import _kite
@@ -17,13 +17,13 @@ MAX_BUFFER = 64 * 1024
 _pending = []  # [name, [chunks]] in write order; stdout and stderr share it to keep order
 _pending_size = 0
 _last_flush = float("-inf")
-_main_thread = threading.get_ident()  # the host's servers are called from this thread only
+_main_thread = _thread.get_ident()  # the host's servers are called from this thread only
 
 
 def flush():
     """Publish buffered stream text now (from the main thread; elsewhere a no-op)."""
     global _pending, _pending_size, _last_flush
-    if not _pending or threading.get_ident() != _main_thread:
+    if not _pending or _thread.get_ident() != _main_thread:
         return
     # Swap first: a re-entrant flush (or an interrupt half-way) must not send text twice.
     pending, _pending, _pending_size = _pending, [], 0
@@ -45,7 +45,7 @@ def write_stream(name, text):
     else:
         _pending.append([name, [text]])
     _pending_size += len(text)
-    if threading.get_ident() != _main_thread:
+    if _thread.get_ident() != _main_thread:
         return  # other threads only buffer; the main thread publishes their text with its own
     # The leading-edge flush waits for a line end: print() writes the text and "\n" separately.
     if _pending_size > MAX_BUFFER or (

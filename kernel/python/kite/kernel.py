@@ -1,15 +1,30 @@
 """What the C++ core calls: one-time setup, then one function per request type."""
 
 import builtins
-import getpass
-import platform
 import sys
 import time
 
 import _kite
 
-from . import __version__, display, iopub, ipython_shim, runner, stdin
+from . import __version__, iopub, ipython_shim, runner, stdin
 from . import history as _history
+
+# Start time matters (wasm): modules kite patches are patched when user code imports them, and
+# the helpers import heavy modules (inspect, pprint, uuid, ...) where they need them.
+
+
+def _patch_getpass(getpass):
+    getpass.getpass = stdin.getpass
+
+
+def display(*objs, **kwargs):
+    """Show objects in the frontend: kite.display.display, imported on first use (which then
+    replaces this stand-in as builtins.display)."""
+    from .display import display as _display
+    return _display(*objs, **kwargs)
+
+
+display._kite_lazy = True
 
 
 def setup():
@@ -23,8 +38,21 @@ def setup():
     _kite.set_flush_hook(iopub.flush)
     time.sleep = _kite.sleep  # interruptible, and flushes streams first
     builtins.input = stdin.input
-    getpass.getpass = stdin.getpass
-    builtins.display = display.display
+    builtins.display = display
+    hooks = _kite.importer
+    hooks.when_imported("getpass", _patch_getpass)
+    hooks.when_imported("linecache", runner.patch_linecache)
+    if sys.platform == "emscripten":
+        def _patch_socket(module):
+            from ._emscripten import patch_socket
+            patch_socket(module)
+
+        def _patch_asyncio(module):
+            from ._emscripten import patch_asyncio
+            patch_asyncio(module)
+
+        hooks.when_imported("socket", _patch_socket)
+        hooks.when_imported("asyncio", _patch_asyncio)
     ipython_shim.install()
     runner.setup_namespace()
 
@@ -49,7 +77,7 @@ def is_complete(code):
 
 
 def kernel_info():
-    version = platform.python_version()
+    version = sys.version.split()[0]  # platform.python_version(), without importing platform
     return {
         "status": "ok",
         "protocol_version": "5.3",

@@ -2,11 +2,8 @@
 counts, In/Out/_ variables, history, user_expressions and error reporting."""
 
 import __future__
-import ast
-import io
-import linecache
+import _ast as ast  # the node classes and PyCF_* flags, without importing the ast module
 import sys
-import tokenize
 
 from . import errors, formatters, history, iopub, stdin
 
@@ -31,14 +28,31 @@ def setup_namespace():
     ns["_oh"] = ns["Out"]
 
 
+_sources = {}  # cell sources registered before linecache was imported
+
+
 def _register_source(filename, code):
-    # Tracebacks, inspect.getsource and pdb find cell lines through linecache.
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    # Tracebacks, inspect.getsource and pdb find cell lines through linecache; until something
+    # imports it (patch_linecache, a post-import hook), the entries wait here.
+    entry = (len(code), None, code.splitlines(True), filename)
+    linecache = sys.modules.get("linecache")
+    if linecache is not None and getattr(linecache, "_kite_patched", False):
+        linecache.cache[filename] = entry
+    else:
+        _sources[filename] = entry
+
+
+def patch_linecache(linecache):
+    linecache.cache.update(_sources)
+    _sources.clear()
+    linecache._kite_patched = True
 
 
 def _ends_with_semicolon(code):
     if ";" not in code:
         return False
+    import io
+    import tokenize
     skip = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.ENDMARKER,
             tokenize.INDENT, tokenize.DEDENT}
     last = None
@@ -53,17 +67,38 @@ def _ends_with_semicolon(code):
 
 def _async_loop():
     global _loop
-    if _loop is None:
+    if _loop is None or _loop.is_closed():
         import asyncio
         _loop = asyncio.new_event_loop()
     return _loop
+
+
+def _run_coroutine(coro):
+    """Top-level await: run the cell's coroutine on the kernel's loop. If an interrupt (or any
+    BaseException) stops the loop while the cell's task still waits, the task is cancelled and
+    the loop run until it has finished, so it cannot resume during a later cell."""
+    loop = _async_loop()
+    task = loop.create_task(coro)
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # retrieved: no "Task exception was never retrieved" later
+        else:
+            task.cancel()
+            try:
+                loop.run_until_complete(task)
+            except BaseException:  # CancelledError, or another interrupt during the clean-up
+                pass
+        raise
 
 
 def _run(code_obj):
     global _compile_flags
     _compile_flags |= code_obj.co_flags & _FUTURE_FLAGS
     if code_obj.co_flags & _CO_COROUTINE:  # top-level await
-        return _async_loop().run_until_complete(eval(code_obj, ns))
+        return _run_coroutine(eval(code_obj, ns))
     return eval(code_obj, ns)
 
 
