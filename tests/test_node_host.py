@@ -17,7 +17,8 @@ import uuid
 import pytest
 import zmq
 
-from conftest import collect, wait_gone
+from host_helpers import collect, wait_gone
+from kernels import ROOT, require_kernel
 
 pytestmark = pytest.mark.parametrize("kernel_name", ["kite-node"], indirect=True)
 
@@ -91,8 +92,7 @@ def test_startup_time(kernel_name):
     """Process spawn to kernel_info_reply (target <= 700 ms), measured without jupyter_client's
     own polling: connection file written, kernel started, kernel_info sent at once."""
     from jupyter_client.manager import KernelManager
-    from conftest import require_kernelspec
-    require_kernelspec(kernel_name)
+    require_kernel(kernel_name)
     km = KernelManager(kernel_name=kernel_name)
     t0 = time.monotonic()
     km.start_kernel()
@@ -226,8 +226,7 @@ def test_input_interrupted(started_kernel):
 # ---------------------------------------------------------------------------------- lifetime
 def test_shutdown_leaves_no_process(kernel_name):
     from jupyter_client.manager import start_new_kernel
-    from conftest import require_kernelspec
-    require_kernelspec(kernel_name)
+    require_kernel(kernel_name)
     km, kc = start_new_kernel(kernel_name=kernel_name, startup_timeout=60)
     pid = kernel_pid(km)
     msg = kc.session.msg("shutdown_request", {"restart": False})
@@ -244,8 +243,7 @@ def test_shutdown_leaves_no_process(kernel_name):
 
 def test_sigterm_exits(kernel_name):
     from jupyter_client.manager import start_new_kernel
-    from conftest import require_kernelspec
-    require_kernelspec(kernel_name)
+    require_kernel(kernel_name)
     km, kc = start_new_kernel(kernel_name=kernel_name, startup_timeout=60)
     pid = kernel_pid(km)
     msg_id = run_until_started(kc, "while True: pass")  # a busy worker must not keep it alive
@@ -386,7 +384,6 @@ def test_wasm_crash_is_reported_and_recovered(started_kernel):
 def test_controller_unit_tests(kernel_name):
     """KiteController + worker.js against a fake module (wasm/node/test): no wasm build needed."""
     import subprocess
-    from conftest import ROOT
     r = subprocess.run(["node", "--test", str(ROOT / "wasm/node/test/controller.test.mjs")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
