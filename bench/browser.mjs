@@ -67,6 +67,7 @@ async function serve(site) {
   die(`wasm/serve.py did not answer on port ${site.port}: ${err}`);
 }
 process.on('exit', () => { for (const p of servers) p.kill(); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 // In-page watcher: resolves with performance.now() when `count` elements matching `sel` have
 // text matching `re` (null after `timeout` ms). Installed before the action it times.
@@ -271,6 +272,7 @@ async function main() {
   log(`browser results: ${OUT}`);
   const failed = names.filter((n) => summary[n].load_to_idle_ms.n === 0);
   if (failed.length) die(`no successful page load for ${failed.join(', ')}`);
+  process.exit(0); // also stops the servers
 }
 
 main().catch((e) => { log(e.stack); process.exit(1); });

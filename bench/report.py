@@ -148,7 +148,7 @@ def build(raw, ker, brw, failed):
             what = "pure-Python `while` loop" if w == "loop" else "call-heavy (`fib`)"
             kt = "n/a" if not k else f"{k['overhead_pct']:+.1f} % (on {fmt(k['on_s'], ' s')}, off {fmt(k['off_s'], ' s')})"
             pt = "n/a" if not p else f"pyodide {p['overhead_pct']:+.1f} %"
-            t.row(f"interrupt-polling cost, {what}: buffer installed vs not, same module", kt, pt, fmt_ratio(g(k, "on_over_off")), f"≤ {lim} %",
+            t.row(f"interrupt-polling cost, {what}: buffer installed vs not, same module (median of paired runs)", kt, pt, fmt_ratio(g(k, "on_over_off")), f"≤ {lim} %",
                   None if not k else k["overhead_pct"] <= lim)
         ps = raw.get("pystone_per_s", {})
         pr = raw.get("pystone_ratios", {})
