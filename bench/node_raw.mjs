@@ -24,6 +24,9 @@ const OUT = arg('out', path.join(ROOT, 'build/bench/node_raw.json'));
 const ONLY = arg('only', null);
 const PYSTONE = fs.readFileSync(path.join(HERE, 'pystone.py'), 'utf8').replace(/\nif __name__ == '__main__':[\s\S]*$/, '\n');
 const now = () => performance.now();
+// 'pyodide' is the comparison runtime; 'pyodide023' (npm pyodide 0.23.4, CPython 3.11.2, the same
+// interpreter version as kite) is an extra throughput reference only
+const PYODIDE_PKG = { pyodide: 'pyodide', pyodide023: 'pyodide-0.23' };
 
 function die(msg) { log('FAILED: ' + msg); process.exit(1); }
 
@@ -57,7 +60,7 @@ class Runtime {
     });
     this.worker.postMessage(this.kind === 'kite'
       ? { type: 'init', buffer: this.sab, baseUrl: DIST }
-      : { type: 'init', buffer: this.sab });
+      : { type: 'init', buffer: this.sab, pkg: PYODIDE_PKG[this.kind] });
     this.ready = await ready;
     this.start_ms = now() - t0;
     return this;
@@ -151,7 +154,7 @@ function coldProcess(kind) {
 
 async function coldStart(kinds, reps) {
   const res = {};
-  for (const k of kinds) res[k] = { fresh_process_ms: [], new_worker_ms: [] };
+  for (const k of kinds) res[k] = { fresh_process_ms: [], new_worker_ms: [], worker_ready: [] };
   for (let i = 0; i < reps; i++) {
     const order = i % 2 ? [...kinds].reverse() : kinds;
     for (const k of order) {
@@ -161,6 +164,7 @@ async function coldStart(kinds, reps) {
       const rt = await startRuntime(k, {});
       const v = await rt.value('1+1');
       res[k].new_worker_ms.push(now() - t0);
+      res[k].worker_ready.push({ startup_ms: rt.ready.startup_ms, timings: rt.ready.timings });
       if (String(v) !== '2') die(`${k}: 1+1 gave ${v}`);
       await rt.terminate();
       log(`cold start ${i + 1}/${reps} ${k}: fresh process ${r.spawn_to_result_ms.toFixed(0)} ms, new worker ${res[k].new_worker_ms.at(-1).toFixed(0)} ms`);
@@ -283,6 +287,7 @@ async function pollingOverhead(kind, reps) {
 // ---------------------------------------------------------------- pystone
 async function pystone(kinds, reps, loops) {
   const rts = {};
+  if (kinds.includes('pyodide')) kinds = [...kinds, 'pyodide023'];
   for (const k of kinds) {
     rts[k] = await startRuntime(k, {});
     await rts[k].value(PYSTONE);
@@ -313,10 +318,10 @@ async function main() {
   const nativeVersion = execFileSync(NATIVE, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).trim();
   const R = QUICK ? { cold: 2, int: 5, cpu: 1, poll: 3, pystone: 2 } : { cold: 5, int: 20, cpu: 3, poll: 15, pystone: 5 };
   const result = { machine_before: machine(), reps: R, versions: { native: nativeVersion } };
-  for (const k of kinds) {
+  for (const k of kinds.includes('pyodide') ? [...kinds, 'pyodide023'] : kinds) {
     const rt = await startRuntime(k, {});
     result.versions[k] = String(await rt.value('import sys; sys.version.split()[0]')).replace(/'/g, '');
-    if (k === 'pyodide') result.versions.pyodide_npm = rt.ready.version;
+    if (k.startsWith('pyodide')) result.versions[k + '_npm'] = rt.ready.version;
     await rt.terminate();
   }
   log(`versions: ${JSON.stringify(result.versions)}`);
@@ -345,6 +350,7 @@ async function main() {
   if (ps.kite && ps.pyodide) result.pystone_ratios.kite_over_pyodide = ratio(ps.kite, ps.pyodide);
   if (ps.kite) result.pystone_ratios.kite_over_native = ratio(ps.kite, ps.native);
   if (ps.pyodide) result.pystone_ratios.pyodide_over_native = ratio(ps.pyodide, ps.native);
+  if (ps.kite && ps.pyodide023) result.pystone_ratios.kite_over_pyodide023 = ratio(ps.kite, ps.pyodide023);
 
   // summary
   const cs = result.cold_start;

@@ -1,5 +1,5 @@
 // Pyodide (npm, pinned in bench/package.json) in a Node worker_threads worker, for bench/node_raw.mjs.
-// main -> worker: {type:'init', buffer: SharedArrayBuffer|null}
+// main -> worker: {type:'init', buffer: SharedArrayBuffer|null, pkg?: 'pyodide' | 'pyodide-0.23'}
 //                 {type:'run', id, code}
 // worker -> main: {type:'ready', startup_ms}
 //                 {type:'done', id, ok, value?, ename?, t_end}   t_end: absolute ms
@@ -15,8 +15,9 @@ let py = null;
 parentPort.on('message', async (m) => {
   if (m.type === 'init') {
     const t0 = performance.now();
-    const { loadPyodide } = await import('pyodide');
-    const indexURL = path.dirname(require.resolve('pyodide/package.json')) + path.sep;
+    const pkg = m.pkg || 'pyodide';
+    const { loadPyodide } = await import(pkg);
+    const indexURL = path.dirname(require.resolve(`${pkg}/package.json`)) + path.sep;
     py = await loadPyodide({ indexURL, stdout: () => {}, stderr: () => {} });
     if (m.buffer) py.setInterruptBuffer(new Int32Array(m.buffer));
     parentPort.postMessage({ type: 'ready', startup_ms: performance.now() - t0, version: py.version });

@@ -152,8 +152,10 @@ def build(raw, ker, brw, failed):
                   None if not k else k["overhead_pct"] <= lim)
         ps = raw.get("pystone_per_s", {})
         pr = raw.get("pystone_ratios", {})
-        t.row("pystone throughput (pystones/s)", fmt(ps.get("kite")), f"pyodide {fmt(ps.get('pyodide'))}; native CPython {g(raw, 'versions', 'native')} {fmt(ps.get('native'))}",
-              f"{fmt_ratio(pr.get('kite_over_pyodide'))} of Pyodide; {fmt_ratio(pr.get('kite_over_native'))} of native", "≥ 0.9× Pyodide",
+        t.row("pystone throughput (pystones/s)", fmt(ps.get("kite")),
+              f"pyodide {fmt(ps.get('pyodide'))}; pyodide {g(raw, 'versions', 'pyodide023_npm')} (Python {g(raw, 'versions', 'pyodide023')}) {fmt(ps.get('pyodide023'))}; native CPython {g(raw, 'versions', 'native')} {fmt(ps.get('native'))}",
+              f"{fmt_ratio(pr.get('kite_over_pyodide'))} of Pyodide {g(raw, 'versions', 'pyodide_npm')}; {fmt_ratio(pr.get('kite_over_pyodide023'))} of Pyodide {g(raw, 'versions', 'pyodide023_npm')}; {fmt_ratio(pr.get('kite_over_native'))} of native",
+              "≥ 0.9× Pyodide",
               le(0.9, g(pr, "kite_over_pyodide", "median") or 0) if pr.get("kite_over_pyodide") else None)
     else:
         t.row("part 1 (node_raw.mjs)", "FAILED" if "raw" in failed else "not run", "", "", "", None)
