@@ -104,53 +104,21 @@ bool sleep_seconds(PyObject* arg, double& secs) {
     return true;
 }
 
-// sleep(secs): time.sleep that wakes on interrupts instead of busy-waiting. Like CPython
-// (PEP 475), a signal whose handler returns does not shorten the sleep.
-PyObject* kite_sleep(PyObject*, PyObject* arg) {
+// Waits up to `arg` seconds on the host's interrupt source without busy-waiting; a signal that
+// wakes it is handed to CPython. Returns 1 if a signal's handler ran and returned, 0 when the
+// time passed, -1 with a Python error (bad argument, or a handler raised). With
+// `stop_on_signal` false, a handler that returns does not shorten the wait (PEP 475).
+int interruptible_wait(PyObject* arg, bool stop_on_signal) {
     double secs;
-    if (!sleep_seconds(arg, secs)) return nullptr;
-    if (!host_attached()) return nullptr;
-    if (flush_streams() < 0) return nullptr;
+    if (!sleep_seconds(arg, secs)) return -1;
+    if (!host_attached()) return -1;
+    if (flush_streams() < 0) return -1;
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
                                              std::chrono::duration<double>(secs));
     for (;;) {
         double remaining = std::chrono::duration<double>(deadline - clock::now()).count();
-        if (remaining <= 0) break;
-        bool woken = false;
-        std::string failure;
-        Py_BEGIN_ALLOW_THREADS
-        try {
-            woken = g_interrupts->wait(remaining);
-        } catch (const std::exception& e) {
-            failure = e.what();
-            if (failure.empty()) failure = "unknown error";
-        }
-        Py_END_ALLOW_THREADS
-        if (!failure.empty()) {
-            PyErr_Format(PyExc_RuntimeError, "kite: sleep failed: %s", failure.c_str());
-            return nullptr;
-        }
-        if (woken && raise_pending_signal(*g_interrupts) < 0) return nullptr;
-    }
-    Py_RETURN_NONE;
-}
-
-// wait(seconds) -> bool: like sleep, but returns True as soon as a signal's handler has run and
-// returned (False when the time passed). What kite's asyncio selector waits with on wasm: a
-// handler that schedules a callback (asyncio.Runner's SIGINT handler cancels the main task)
-// must wake the loop, as the self-pipe does natively. A handler that raises ends the wait.
-PyObject* kite_wait(PyObject*, PyObject* arg) {
-    double secs;
-    if (!sleep_seconds(arg, secs)) return nullptr;
-    if (!host_attached()) return nullptr;
-    if (flush_streams() < 0) return nullptr;
-    using clock = std::chrono::steady_clock;
-    const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                             std::chrono::duration<double>(secs));
-    for (;;) {
-        double remaining = std::chrono::duration<double>(deadline - clock::now()).count();
-        if (remaining <= 0) break;
+        if (remaining <= 0) return 0;
         bool woken = false;
         std::string failure;
         Py_BEGIN_ALLOW_THREADS
@@ -163,14 +131,29 @@ PyObject* kite_wait(PyObject*, PyObject* arg) {
         Py_END_ALLOW_THREADS
         if (!failure.empty()) {
             PyErr_Format(PyExc_RuntimeError, "kite: wait failed: %s", failure.c_str());
-            return nullptr;
+            return -1;
         }
         if (woken) {
-            if (raise_pending_signal(*g_interrupts) < 0) return nullptr;
-            Py_RETURN_TRUE;
+            if (raise_pending_signal(*g_interrupts) < 0) return -1;
+            if (stop_on_signal) return 1;
         }
     }
-    Py_RETURN_FALSE;
+}
+
+// sleep(secs): time.sleep that wakes on interrupts instead of busy-waiting.
+PyObject* kite_sleep(PyObject*, PyObject* arg) {
+    if (interruptible_wait(arg, /*stop_on_signal=*/false) < 0) return nullptr;
+    Py_RETURN_NONE;
+}
+
+// wait(seconds) -> bool: like sleep, but returns True as soon as a signal's handler has run and
+// returned (False when the time passed). What kite's asyncio selector waits with on wasm: a
+// handler that schedules a callback (asyncio.Runner's SIGINT handler cancels the main task)
+// must wake the loop, as the self-pipe does natively. A handler that raises ends the wait.
+PyObject* kite_wait(PyObject*, PyObject* arg) {
+    int r = interruptible_wait(arg, /*stop_on_signal=*/true);
+    if (r < 0) return nullptr;
+    return PyBool_FromLong(r);
 }
 
 // set_flush_hook(callable or None): what sleep (and the C++ core) call to flush streams.
