@@ -174,7 +174,8 @@ async function labInterruptRun(browser, name, attempts) {
     await page.waitForSelector(idle, { timeout: 10000 });
     await page.evaluate(() => {
       window.__clicks = [];
-      document.addEventListener('click', (e) => {
+      // the click starts at pointerdown (JupyterLab's toolbar buttons may act before 'click')
+      document.addEventListener('pointerdown', (e) => {
         if (e.target.closest && e.target.closest('[data-command="notebook:interrupt-kernel"]')) window.__clicks.push(performance.now());
       }, true);
     });
@@ -256,7 +257,7 @@ async function main() {
       page_bytes: stats(reps.map((r) => r.bytes_total)),
       interrupt_click_to_traceback_ms: stats(allInt),
       interrupts: { attempted: allInt.length, interrupted: allInt.filter((x) => x != null).length, timeout_ms: INTERRUPT_TIMEOUT_MS },
-      errors: [...reps, ...ints].filter((r) => r.error).map((r) => r.error),
+      errors: [...reps, ...ints].filter((r) => r.error).map((r) => `${r.error}${r.page_errors.length ? ` (page error: ${r.page_errors.at(-1)})` : ''}`),
     };
   }
   if (names.length === 2) {

@@ -277,7 +277,8 @@ async function pollingOverhead(kind, reps) {
     const r = ratio(a, b);
     // paired runs (on, off back to back) cancel most of the drift of a busy machine: the cost is
     // the median of the paired ratios
-    res[name] = { n: w.n, on_s: stats(a), off_s: stats(b), on_over_off: r, overhead_pct: (r.median - 1) * 100, overhead_pct_of_medians: (r.of_medians - 1) * 100 };
+    res[name] = { n: w.n, on_s: stats(a), off_s: stats(b), on_over_off: r, overhead_pct: (r.median - 1) * 100, overhead_pct_of_medians: (r.of_medians - 1) * 100,
+      overhead_pct_of_mins: (stats(a).min / stats(b).min - 1) * 100 };
     log(`polling ${kind} ${name}: on ${stats(a).median.toFixed(3)} s off ${stats(b).median.toFixed(3)} s -> ${res[name].overhead_pct.toFixed(1)} %`);
   }
   await on.terminate(); await off.terminate();
@@ -316,7 +317,7 @@ async function main() {
   }
   if (!fs.existsSync(NATIVE)) die(`${NATIVE} missing (native CPython 3.11 for the throughput ceiling)`);
   const nativeVersion = execFileSync(NATIVE, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).trim();
-  const R = QUICK ? { cold: 2, int: 5, cpu: 1, poll: 3, pystone: 2 } : { cold: 5, int: 20, cpu: 3, poll: 15, pystone: 5 };
+  const R = QUICK ? { cold: 2, int: 5, cpu: 1, poll: 3, pystone: 2 } : { cold: 5, int: 20, cpu: 3, poll: 25, pystone: 5 };
   const result = { machine_before: machine(), reps: R, versions: { native: nativeVersion } };
   for (const k of kinds.includes('pyodide') ? [...kinds, 'pyodide023'] : kinds) {
     const rt = await startRuntime(k, {});

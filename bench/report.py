@@ -146,7 +146,8 @@ def build(raw, ker, brw, failed):
             k = g(po, "kite", w)
             p = g(po, "pyodide", w)
             what = "pure-Python `while` loop" if w == "loop" else "call-heavy (`fib`)"
-            kt = "n/a" if not k else f"{k['overhead_pct']:+.1f} % (on {fmt(k['on_s'], ' s')}, off {fmt(k['off_s'], ' s')})"
+            kt = "n/a" if not k else (f"{k['overhead_pct']:+.1f} % (on {fmt(k['on_s'], ' s')}, off {fmt(k['off_s'], ' s')}; "
+                                      f"ratio of medians {k.get('overhead_pct_of_medians', 0):+.1f} %, of minima {k.get('overhead_pct_of_mins', 0):+.1f} %)")
             pt = "n/a" if not p else f"pyodide {p['overhead_pct']:+.1f} %"
             t.row(f"interrupt-polling cost, {what}: buffer installed vs not, same module (median of paired runs)", kt, pt, fmt_ratio(g(k, "on_over_off")), f"≤ {lim} %",
                   None if not k else k["overhead_pct"] <= lim)
@@ -203,7 +204,9 @@ def build(raw, ker, brw, failed):
 
         def icell(s, i):
             base = fmt(s["interrupt_click_to_traceback_ms"], " ms") if s["interrupt_click_to_traceback_ms"]["median"] is not None else "none"
-            return f"{base} ({i['interrupted']}/{i['attempted']} interrupted within {i['timeout_ms'] / 1000:.0f} s)"
+            errs = s.get("errors") or []
+            tail = f"; {len(errs)} run(s) failed before the click: {errs[0]}" if errs else ""
+            return f"{base} ({i['interrupted']}/{i['attempted']} interrupted within {i['timeout_ms'] / 1000:.0f} s{tail})"
         t.row("notebook: interrupt click → KeyboardInterrupt traceback, `while True: pass`", icell(k, ki), "pyodide " + icell(p, pi), "")
     else:
         t.row("part 3 (browser.mjs)", "FAILED" if "browser" in failed else "not run", "", "", "", None)
