@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const abs = () => performance.timeOrigin + performance.now();
@@ -16,8 +17,9 @@ parentPort.on('message', async (m) => {
   if (m.type === 'init') {
     const t0 = performance.now();
     const pkg = m.pkg || 'pyodide';
-    const { loadPyodide } = await import(pkg);
+    // the package's own ES module entry, by path (no reliance on package "exports" resolution)
     const indexURL = path.dirname(require.resolve(`${pkg}/package.json`)) + path.sep;
+    const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, 'pyodide.mjs')).href);
     py = await loadPyodide({ indexURL, stdout: () => {}, stderr: () => {} });
     if (m.buffer) py.setInterruptBuffer(new Int32Array(m.buffer));
     parentPort.postMessage({ type: 'ready', startup_ms: performance.now() - t0, version: py.version });

@@ -16,7 +16,10 @@ QUICK=()
 [ "${BENCH_QUICK:-0}" = 1 ] && QUICK=(--quick)
 say() { printf '[bench] %s\n' "$*" >&2; }
 mkdir -p build/bench
-rm -f build/bench/node_raw.json build/bench/kernels.json build/bench/browser.json
+# stale results of the parts about to run must not reach the table
+for part in $PARTS; do
+  case $part in raw) rm -f build/bench/node_raw.json ;; kernels) rm -f build/bench/kernels.json ;; browser) rm -f build/bench/browser.json ;; esac
+done
 
 # --- dependencies
 [ -x "$PY" ] || { say "FAILED: $PY missing (make deps)"; exit 1; }
