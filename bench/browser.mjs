@@ -16,7 +16,7 @@ import path from 'node:path';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { stats, ratio, machine, writeJson, arg, sleep, log } from './lib.mjs';
+import { stats, ratio, machine, writeJson, arg, sleep, log, fileId } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = +arg('runs', 5);
@@ -223,7 +223,8 @@ async function main() {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  const result = { machine_before: machine(), chromium: browser.version(), runs: RUNS, repl: {}, interrupt: {} };
+  const result = { machine_before: machine(), chromium: browser.version(), runs: RUNS, repl: {}, interrupt: {},
+    kite_wasm: await fileId(path.join(SITES.kite.dir, 'extensions/kite-jupyterlite/static/kite/kite.wasm')) };
   for (const n of names) { result.repl[n] = []; result.interrupt[n] = []; }
   for (let i = 0; i < RUNS; i++) {
     const order = i % 2 ? [...names].reverse() : names;

@@ -57,6 +57,22 @@ def machine():
     return {"loadavg": list(os.getloadavg()), "cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
+def kite_wasm_id(spec):
+    """which kite.wasm the kite-node kernelspec runs (its --dist argument)"""
+    import hashlib
+    if spec is None:
+        return None
+    argv = spec.argv
+    dist = argv[argv.index("--dist") + 1] if "--dist" in argv else str(ROOT / "build/wasm/dist")
+    f = Path(dist) / "kite.wasm"
+    try:
+        b = f.read_bytes()
+        return {"file": str(f), "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()[:16],
+                "mtime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(f.stat().st_mtime))}
+    except OSError as e:
+        return {"file": str(f), "error": str(e)}
+
+
 def proc_cpu_seconds(pid):
     """user+system CPU seconds of a process and its reaped children (all threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -309,7 +325,7 @@ def main():
         ipyk = ipykernel.__version__
     R = dict(start=3, one=20, prints=2, interrupts=10, interrupts_ref=5, cpu=1) if a.quick else \
         dict(start=7, one=100, prints=5, interrupts=100, interrupts_ref=30, cpu=3)
-    result = {"machine_before": machine(), "reps": R, "kernels": {}, "specs": {n: s.to_dict() for n, s in specs.items()},
+    result = {"kite_wasm": kite_wasm_id(specs.get("kite-node")), "machine_before": machine(), "reps": R, "kernels": {}, "specs": {n: s.to_dict() for n, s in specs.items()},
               "ipykernel_version": ipyk if "python3" in specs else None}
     for n in specs:
         res = result["kernels"][n] = {}

@@ -36,3 +36,14 @@ export function arg(name, def) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const log = (...a) => console.error('[bench]', ...a);
+
+// identity of a build artefact, so results say which kite.wasm they measured
+export async function fileId(file) {
+  const { createHash } = await import('node:crypto');
+  try {
+    const buf = fs.readFileSync(file);
+    return { file, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex').slice(0, 16), mtime: fs.statSync(file).mtime.toISOString() };
+  } catch (e) {
+    return { file, error: String(e.message || e) };
+  }
+}

@@ -13,7 +13,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stats, ratio, machine, writeJson, arg, sleep, log } from './lib.mjs';
+import { stats, ratio, machine, writeJson, arg, sleep, log, fileId } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -318,7 +318,7 @@ async function main() {
   if (!fs.existsSync(NATIVE)) die(`${NATIVE} missing (native CPython 3.11 for the throughput ceiling)`);
   const nativeVersion = execFileSync(NATIVE, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).trim();
   const R = QUICK ? { cold: 2, int: 5, cpu: 1, poll: 3, pystone: 2 } : { cold: 5, int: 20, cpu: 3, poll: 25, pystone: 5 };
-  const result = { machine_before: machine(), reps: R, versions: { native: nativeVersion } };
+  const result = { machine_before: machine(), reps: R, versions: { native: nativeVersion }, kite_wasm: await fileId(path.join(DIST, 'kite.wasm')) };
   for (const k of kinds.includes('pyodide') ? [...kinds, 'pyodide023'] : kinds) {
     const rt = await startRuntime(k, {});
     result.versions[k] = String(await rt.value('import sys; sys.version.split()[0]')).replace(/'/g, '');

@@ -227,6 +227,11 @@ def main():
     note = (f"Machine: {os.cpu_count()} CPUs, {platform.platform()}; 1-min load average at the start of each part: "
             + ", ".join(f"{k} {v[0]:.2f}" for k, v in loads.items() if v)
             + ". Figures: median (min–max) over the repeated runs; ratios: kite / reference from the same run (median of paired ratios, with min–max).")
+    ids = {k: g(v, "kite_wasm") for k, v in (("node_raw", raw), ("kernels", ker), ("browser", brw)) if g(v, "kite_wasm")}
+    shas = {i.get("sha256") for i in ids.values()}
+    note += " kite.wasm measured: " + ", ".join(f"{k} {i.get('sha256')} ({i.get('bytes')} B, {i.get('mtime')})" for k, i in ids.items()) + "."
+    if len(shas) > 1:
+        note += " WARNING: the parts measured different kite.wasm builds (is build/site older than build/wasm/dist? `make site`)."
     print(md)
     print()
     print(note)
