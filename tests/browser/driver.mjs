@@ -234,23 +234,34 @@ async function interruptAndMeasure(page, index, pattern = 'KeyboardInterrupt') {
   return probe.click !== null && probe.seen !== null ? probe.seen - probe.click : null;
 }
 
-async function interruptScenario(page, code, { settleMs = 700, name }) {
+// Opens a kite notebook whose first cell sets the state every interrupt scenario checks later.
+async function openWithState(page) {
   await openKiteNotebook(page);
   await typeAndRun(page, 0, 'x = 41');
   await waitCellDone(page, 0);
+}
+
+// After an interrupt of cell `index`: the kernel is idle again, the cell's output, and whether
+// the state from before survived (`x + 1` run in cell `index + 1`).
+async function recordAfterInterrupt(page, index) {
+  await waitKernelIdle(page, 5000);
+  result.statusAfter = await kernelStatus(page);
+  result.output = await outputText(page, index);
+  await typeAndRun(page, index + 1, 'x + 1');
+  await waitCellDone(page, index + 1);
+  result.after = await waitOutput(page, index + 1, /\S/);
+  await shot(page, 'interrupted');
+}
+
+async function interruptScenario(page, code, { settleMs = 700, name }) {
+  await openWithState(page);
   await typeAndRun(page, 1, code);
   await waitBusy(page);
   await sleep(settleMs);
   result.statusBeforeInterrupt = await kernelStatus(page);
   await shot(page, 'running');
   result.interruptMs = await interruptAndMeasure(page, 1);
-  await waitKernelIdle(page, 5000);
-  result.statusAfter = await kernelStatus(page);
-  result.output = await outputText(page, 1);
-  await typeAndRun(page, 2, 'x + 1');
-  await waitCellDone(page, 2);
-  result.after = await waitOutput(page, 2, /\S/);
-  await shot(page, 'interrupted');
+  await recordAfterInterrupt(page, 1);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -304,9 +315,7 @@ const SCENARIOS = {
   },
 
   async handler(page) {
-    await openKiteNotebook(page);
-    await typeAndRun(page, 0, 'x = 41');
-    await waitCellDone(page, 0);
+    await openWithState(page);
     await typeAndRun(
       page,
       1,
@@ -343,9 +352,7 @@ const SCENARIOS = {
   },
 
   async input(page) {
-    await openKiteNotebook(page);
-    await typeAndRun(page, 0, 'x = 41');
-    await waitCellDone(page, 0);
+    await openWithState(page);
     // 1. answer an input() request
     await typeAndRun(page, 1, "name = input('Your name: ')\nprint('Hello,', name)");
     const box = cells(page).nth(1).locator('.jp-Stdin-input');
@@ -360,13 +367,7 @@ const SCENARIOS = {
     await cells(page).nth(2).locator('.jp-Stdin-input').waitFor({ timeout: 20000 });
     await sleep(300);
     result.interruptMs = await interruptAndMeasure(page, 2);
-    await waitKernelIdle(page, 5000);
-    result.statusAfter = await kernelStatus(page);
-    result.output = await outputText(page, 2);
-    await typeAndRun(page, 3, 'x + 1');
-    await waitCellDone(page, 3);
-    result.after = await waitOutput(page, 3, /\S/);
-    await shot(page, 'interrupted');
+    await recordAfterInterrupt(page, 2);
   },
 
   async runall(page) {
@@ -400,9 +401,7 @@ const SCENARIOS = {
   async control(page) {
     // An interrupt_request on the control channel (kernelspec interrupt_mode: message), sent
     // through the notebook's own kernel connection while a cell loops.
-    await openKiteNotebook(page);
-    await typeAndRun(page, 0, 'x = 41');
-    await waitCellDone(page, 0);
+    await openWithState(page);
     await typeAndRun(page, 1, 'while True:\n    pass');
     await waitBusy(page);
     await sleep(500);
@@ -439,13 +438,7 @@ const SCENARIOS = {
     await waitOutput(page, 1, /KeyboardInterrupt/, 10000);
     const probe = await page.evaluate(() => window.__kiteProbe);
     result.interruptMs = probe.seen - probe.click;
-    await waitKernelIdle(page, 5000);
-    result.statusAfter = await kernelStatus(page);
-    result.output = await outputText(page, 1);
-    await typeAndRun(page, 2, 'x + 1');
-    await waitCellDone(page, 2);
-    result.after = await waitOutput(page, 2, /\S/);
-    await shot(page, 'interrupted');
+    await recordAfterInterrupt(page, 1);
   },
 
   async rich(page) {
