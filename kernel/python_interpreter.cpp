@@ -101,6 +101,16 @@ void python_interpreter::configure_impl() {
     if (PyImport_AppendInittab("_kite", &detail::init_kite_module) < 0)
         throw std::runtime_error("kite: cannot register the _kite module");
 
+    // UTF-8 mode: the isolated config under a C/POSIX locale (wasm always, containers often) would
+    // otherwise make the filesystem and open() encoding ASCII, so open("é.txt") fails.
+    PyPreConfig preconfig;
+    PyPreConfig_InitIsolatedConfig(&preconfig);
+    preconfig.utf8_mode = 1;
+    PyStatus pre = Py_PreInitialize(&preconfig);
+    if (PyStatus_Exception(pre))
+        throw std::runtime_error(std::string("kite: cannot pre-initialise CPython: ") +
+                                 (pre.err_msg ? pre.err_msg : "unknown error"));
+
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     struct clear_config {

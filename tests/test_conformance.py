@@ -184,6 +184,18 @@ class _ConformanceMixin:
         r = self._exec("kite_semi = 3\nkite_semi * 2;  # trailing comment")
         self.assertEqual(r.of_type("execute_result"), [], r.describe())
 
+    def test_non_ascii_text_and_file_names(self) -> None:
+        # UTF-8 everywhere (the kernel runs in UTF-8 mode): under a C locale, and always in wasm,
+        # Python would otherwise open files and encode file names as ASCII.
+        r = self._exec(
+            "import os, tempfile\n"
+            "p = os.path.join(tempfile.mkdtemp(), 'dé✓.txt')\n"
+            "open(p, 'w').write('héllo ✓')\n"
+            "open(p).read()"
+        )
+        self.assertEqual(r.status, "ok", r.describe())
+        self.assertEqual(r.of_type("execute_result")[0]["content"]["data"]["text/plain"], "'héllo ✓'")
+
     def test_silent_publishes_nothing_and_keeps_count(self) -> None:
         # The spec says silent executions broadcast nothing on iopub; ipykernel (the reference)
         # still forwards print() output, so this asserts on code without prints: no
