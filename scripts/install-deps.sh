@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 say() { printf '[kite-deps] %s\n' "$*"; }
 
 APT_PACKAGES=(emscripten chromium nlohmann-json3-dev python3.11-dev python3.11-venv xeus-dev
-              libzmq3-dev cppzmq-dev cmake ninja-build g++ make xz-utils patch pkg-config zip unzip)
+              libzmq3-dev cppzmq-dev cmake ninja-build g++ make xz-utils patch pkg-config zip unzip
+              dpkg-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
