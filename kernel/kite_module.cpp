@@ -1,6 +1,7 @@
 #include "kite_module.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <exception>
 #include <string>
@@ -166,6 +167,23 @@ PyObject* kite_set_flush_hook(PyObject*, PyObject* hook) {
     Py_RETURN_NONE;
 }
 
+// unraisablehook(unraisable): kite's sys.unraisablehook. A KeyboardInterrupt raised where CPython
+// cannot propagate it (a finalizer or weakref callback: importlib's module-lock cleanup when an
+// interrupt lands during an import) is printed as "ignored" and the cell runs on. Trip SIGINT
+// again so it reaches the cell's own code. In C on purpose: Python code run after the trip,
+// inside this hook, would raise it right here.
+PyObject* kite_unraisablehook(PyObject*, PyObject* unraisable) {
+    py::ref exc_type(PyObject_GetAttrString(unraisable, "exc_type"));
+    if (!exc_type) return nullptr;
+    if (exc_type.get() == PyExc_KeyboardInterrupt) {
+        if (PyErr_SetInterruptEx(SIGINT) < 0) return nullptr;
+        Py_RETURN_NONE;
+    }
+    PyObject* fallback = PySys_GetObject("__unraisablehook__");  // borrowed
+    if (!fallback) Py_RETURN_NONE;
+    return PyObject_CallOneArg(fallback, unraisable);
+}
+
 PyMethodDef methods[] = {
     {"publish", kite_publish, METH_VARARGS, "publish(msg_type, content): send an iopub message."},
     {"input", kite_input, METH_VARARGS,
@@ -173,6 +191,8 @@ PyMethodDef methods[] = {
     {"sleep", kite_sleep, METH_O, "sleep(seconds): interruptible time.sleep."},
     {"wait", kite_wait, METH_O,
      "wait(seconds) -> bool: interruptible wait; True early once a signal handler has run."},
+    {"unraisablehook", kite_unraisablehook, METH_O,
+     "unraisablehook(unraisable): sys.unraisablehook that re-delivers swallowed interrupts."},
     {"set_flush_hook", kite_set_flush_hook, METH_O,
      "set_flush_hook(callable): called to flush buffered streams before blocking."},
     {nullptr, nullptr, 0, nullptr}};

@@ -192,6 +192,36 @@ def test_interrupt_while_idle(k: Kernel, path: str) -> None:
     assert r.idle
 
 
+SWALLOWED = """\
+import time, weakref
+class _Target:
+    pass
+def _callback(ref):
+    raise KeyboardInterrupt  # as if SIGINT landed in a weakref callback (importlib's module locks)
+_t = _Target()
+_ref = weakref.ref(_t, _callback)
+del _t  # CPython reports the callback's exception as "ignored" and carries on
+_end = time.monotonic() + 3
+while time.monotonic() < _end:
+    pass
+"""
+
+
+def test_interrupt_swallowed_by_a_callback_still_stops_the_cell(k: Kernel) -> None:
+    # Seen in the import soak: an interrupt raised inside importlib's weakref callback was printed
+    # as "Exception ignored ... KeyboardInterrupt" and the cell ran on (a hang). The kernel
+    # re-delivers it to the cell.
+    k.execute_ok("x = 41")
+    t0 = time.monotonic()
+    r = k.execute(SWALLOWED, timeout=30)
+    elapsed = time.monotonic() - t0
+    assert r.status == "error" and r.content["ename"] == "KeyboardInterrupt", r.describe()
+    assert elapsed < 2.0, f"[{k.name}] the cell ran on for {elapsed:.2f} s after the interrupt"
+    assert "Exception ignored" not in r.stream_text("stderr")
+    assert r.idle
+    assert k.expr("x + 1") == "42"
+
+
 USR1 = """\
 import signal, time
 usr1_got = []

@@ -37,6 +37,7 @@ def setup():
         sys.__stderr__ = sys.stderr
     _kite.set_flush_hook(iopub.flush)
     time.sleep = _kite.sleep  # interruptible, and flushes streams first
+    sys.unraisablehook = _kite.unraisablehook  # re-delivers interrupts a callback swallowed
     builtins.input = stdin.input
     builtins.display = display
     hooks = _kite.importer
