@@ -143,6 +143,15 @@ EOF
   # security revision (seen on snapshot mirrors) is tolerated if the orig tarball arrived.
   (cd "$DL" && apt-get "${APTOPTS[@]}" source --download-only python3.11 zlib bzip2 xz-utils >>"$LOGS/apt.log" 2>&1) \
     || say "apt-get source reported errors (see $LOGS/apt.log); checking the orig tarballs"
+  # A security revision whose sources are missing from the mirror (seen for zlib: 404 on its
+  # whole source package): take the same upstream tarball from the release suite instead.
+  for pkg in python3.11 zlib bzip2 xz-utils; do
+    if ! need_orig "${pkg}_*.orig.tar.*" >/dev/null; then
+      say "no $pkg orig tarball yet; trying $pkg/bookworm"
+      (cd "$DL" && apt-get "${APTOPTS[@]}" source --download-only "$pkg/bookworm" >>"$LOGS/apt.log" 2>&1) \
+        || say "apt-get source $pkg/bookworm reported errors"
+    fi
+  done
 fi
 PY_ORIG=$(need_orig 'python3.11_3.11.2.orig.tar.*') || { say "missing python3.11 orig tarball in $DL"; exit 1; }
 ZLIB_ORIG=$(need_orig 'zlib_*.orig.tar.*') || { say "missing zlib orig tarball in $DL"; exit 1; }
