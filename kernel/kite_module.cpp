@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "py_json.hpp"
 
@@ -29,18 +30,49 @@ bool host_attached() {
     return false;
 }
 
-// publish(msg_type: str, content) -> None
-PyObject* kite_publish(PyObject*, PyObject* args) {
+// The bytes of each buffer-protocol object in `seq` (bytes, bytearray, memoryview, arrays).
+bool buffers_from_python(PyObject* seq, std::vector<std::string>& out) {
+    if (seq == nullptr || seq == Py_None) return true;
+    py::ref items(PySequence_Fast(seq, "buffers must be a list of bytes-like objects"));
+    if (!items) return false;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(items.get());
+    for (Py_ssize_t i = 0; i < n; ++i) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(items.get(), i), &view, PyBUF_CONTIG_RO) < 0) return false;
+        out.emplace_back(static_cast<const char*>(view.buf), static_cast<size_t>(view.len));
+        PyBuffer_Release(&view);
+    }
+    return true;
+}
+
+// publish(msg_type: str, content, metadata=None, buffers=None) -> None
+PyObject* kite_publish(PyObject*, PyObject* args, PyObject* kwargs) {
+    static const char* keywords[] = {"msg_type", "content", "metadata", "buffers", nullptr};
     const char* msg_type;
     PyObject* content;
-    if (!PyArg_ParseTuple(args, "sO:publish", &msg_type, &content)) return nullptr;
+    PyObject* metadata = Py_None;
+    PyObject* buffers = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|OO:publish", const_cast<char**>(keywords), &msg_type,
+                                     &content, &metadata, &buffers))
+        return nullptr;
     if (!host_attached()) return nullptr;
+    std::vector<std::string> bytes;
+    if (!buffers_from_python(buffers, bytes)) return nullptr;
     try {
-        g_output->publish(msg_type, py::from_python(content));
+        g_output->publish(msg_type, py::from_python(content),
+                          metadata == Py_None ? json::object() : py::from_python(metadata), std::move(bytes));
     } catch (const std::exception& e) {
         PyErr_Format(PyExc_RuntimeError, "kite: publish failed: %s", e.what());
         return nullptr;
     }
+    Py_RETURN_NONE;
+}
+
+// check_signals() -> None: delivers a signal that is pending for the running cell (a signal that
+// arrived during the cell's last C call, which the eval loop's periodic check never reached).
+PyObject* kite_check_signals(PyObject*, PyObject*) {
+    if (!host_attached()) return nullptr;
+    if (raise_pending_signal(*g_interrupts) < 0) return nullptr;
     Py_RETURN_NONE;
 }
 
@@ -185,7 +217,10 @@ PyObject* kite_unraisablehook(PyObject*, PyObject* unraisable) {
 }
 
 PyMethodDef methods[] = {
-    {"publish", kite_publish, METH_VARARGS, "publish(msg_type, content): send an iopub message."},
+    {"publish", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(kite_publish)), METH_VARARGS | METH_KEYWORDS,
+     "publish(msg_type, content, metadata=None, buffers=None): send an iopub message."},
+    {"check_signals", kite_check_signals, METH_NOARGS,
+     "check_signals(): deliver a signal pending for the running cell."},
     {"input", kite_input, METH_VARARGS,
      "input(prompt, password) -> str, or None if the host cannot answer input requests."},
     {"sleep", kite_sleep, METH_O, "sleep(seconds): interruptible time.sleep."},

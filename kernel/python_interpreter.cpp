@@ -86,12 +86,6 @@ python_interpreter::~python_interpreter() {
     detail::set_module_host(nullptr, nullptr);
 }
 
-void python_interpreter::flush_streams() {
-    if (!m_configured) return;
-    gil_guard gil;
-    if (detail::flush_streams() < 0) PyErr_Clear();
-}
-
 void python_interpreter::configure_impl() {
     if (m_configured) return;
     if (Py_IsInitialized())
@@ -168,17 +162,12 @@ json python_interpreter::call_kernel(const char* function, const json& args) {
     return py::from_python(result.get());
 }
 
-json python_interpreter::execute_request_impl(const std::string& code, bool silent,
-                                              bool store_history, const json& user_expressions,
-                                              bool allow_stdin) {
-    if (m_configured) {
-        gil_guard gil;
-        interrupts().clear();  // a signal from while we were idle must not hit this cell
-    }
-    json reply = call_kernel("execute", json::array({code, silent, store_history,
-                                                      user_expressions.is_object() ? user_expressions : json::object(),
-                                                      allow_stdin}));
-    return reply;
+json python_interpreter::execute_request_impl(int execution_count, const std::string& code,
+                                              bool silent, bool store_history,
+                                              const json& user_expressions, bool allow_stdin) {
+    return call_kernel("execute", json::array({code, silent, store_history,
+                                               user_expressions.is_object() ? user_expressions : json::object(),
+                                               allow_stdin, execution_count}));
 }
 
 json python_interpreter::complete_request_impl(const std::string& code, int cursor_pos) {
@@ -204,6 +193,34 @@ json python_interpreter::history_request_impl(const json& content) {
 
 json python_interpreter::comm_info_request_impl(const json& content) {
     return call_kernel("comm_info", json::array({content}));
+}
+
+void python_interpreter::comm_message_impl(const message& msg) {
+    if (!m_configured) return;
+    gil_guard gil;
+    // kite.comm.handle(msg_type, msg) with msg as ipykernel hands it to comm handlers: a dict of
+    // header, parent_header, metadata, content and buffers (a list of memoryviews).
+    json parts = {{"header", msg.header}, {"parent_header", msg.parent_header},
+                  {"metadata", msg.metadata}, {"content", msg.content}};
+    py::ref dict(py::to_python(parts));
+    py::ref buffers(dict ? PyList_New(0) : nullptr);
+    for (const auto& b : msg.buffers) {
+        if (!buffers) break;
+        py::ref bytes(PyBytes_FromStringAndSize(b.data(), static_cast<Py_ssize_t>(b.size())));
+        py::ref view(bytes ? PyMemoryView_FromObject(bytes.get()) : nullptr);
+        if (!view || PyList_Append(buffers.get(), view.get()) < 0) buffers = py::ref();
+    }
+    py::ref mod(buffers ? PyImport_ImportModule("kite.comm") : nullptr);
+    py::ref result;
+    if (mod && PyDict_SetItemString(dict.get(), "buffers", buffers.get()) == 0)
+        result = py::ref(PyObject_CallMethod(mod.get(), "handle", "sO", msg.msg_type().c_str(), dict.get()));
+    if (!result) {
+        json err = py::fetch_error();
+        output().publish("stream", {{"name", "stderr"},
+                                    {"text", "kite: " + msg.msg_type() + " failed: " + err.value("ename", "") +
+                                                 ": " + err.value("evalue", "") + "\n"}});
+    }
+    if (detail::flush_streams() < 0) PyErr_Clear();
 }
 
 void python_interpreter::shutdown_request_impl(bool restart) {

@@ -22,19 +22,18 @@ public:
                        python_config config = {});
     ~python_interpreter() override;
 
-    // Publishes any buffered stdout/stderr text now. Safe from any thread (takes the GIL).
-    void flush_streams();
-
 private:
     void configure_impl() override;
-    json execute_request_impl(const std::string& code, bool silent, bool store_history,
-                              const json& user_expressions, bool allow_stdin) override;
+    json execute_request_impl(int execution_count, const std::string& code, bool silent,
+                              bool store_history, const json& user_expressions,
+                              bool allow_stdin) override;
     json complete_request_impl(const std::string& code, int cursor_pos) override;
     json inspect_request_impl(const std::string& code, int cursor_pos, int detail_level) override;
     json is_complete_request_impl(const std::string& code) override;
     json kernel_info_request_impl() override;
     json history_request_impl(const json& content) override;
     json comm_info_request_impl(const json& content) override;
+    void comm_message_impl(const message& msg) override;
     void shutdown_request_impl(bool restart) override;
 
     // Calls kite.kernel.<function>(*args) under the GIL; a Python exception becomes an error

@@ -23,6 +23,9 @@ _module_cache = (0.0, [])
 _MODULE_CACHE_SECONDS = 30.0
 
 _MISSING = object()
+# Names, attribute chains and dict keys are searched in this many characters before the cursor
+# only: those regex searches backtrack (cost ~ length squared) and no completable token is longer.
+WINDOW = 400
 
 
 def _imported_by(code, name):
@@ -130,7 +133,8 @@ def _matches(before, after):
             names.update(getattr(mod, "__all__", None) or dir(mod))
         return _visible(names, prefix), len(prefix)
 
-    m = _KEY_RE.search(line)
+    tail = line[-WINDOW:]
+    m = _KEY_RE.search(tail)
     if m:
         obj, quote, prefix = lookup(m.group(1), before), m.group(2), m.group(3)
         if obj is _MISSING or not hasattr(obj, "keys"):
@@ -142,8 +146,8 @@ def _matches(before, after):
         close = "" if after.startswith(quote) else quote
         return sorted(k + close for k in keys if k.startswith(prefix)), len(prefix)
 
-    m = _ATTR_RE.search(line)
-    if m and not re.search(r"[\w.)\]'\"]\s*$", line[:m.start()]):
+    m = _ATTR_RE.search(tail)
+    if m and not re.search(r"[\w.)\]'\"]\s*$", tail[:m.start()]):
         obj, prefix = lookup(m.group(1), before), m.group(2)
         if obj is _MISSING:
             return [], len(prefix)
@@ -153,12 +157,12 @@ def _matches(before, after):
             names = []
         return _visible(names, prefix), len(prefix)
 
-    m = _NAME_RE.search(line)
+    m = _NAME_RE.search(tail)
     prefix = m.group(1) or ""
-    start = m.start(1) if m.group(1) else len(line)
-    if start > 0 and line[start - 1] == ".":
+    start = m.start(1) if m.group(1) else len(tail)
+    if start > 0 and tail[start - 1] == ".":
         return [], len(prefix)  # an attribute of something we will not evaluate
-    if start > 0 and line[start - 1].isdigit():
+    if start > 0 and tail[start - 1].isdigit():
         return [], 0
     names = set(runner.ns) | set(dir(builtins)) | set(keyword.kwlist)
     return _visible(names, prefix), len(prefix)

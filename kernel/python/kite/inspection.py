@@ -8,11 +8,14 @@ from . import completion
 _NAME_AT_END = re.compile(r"[^\W\d]\w*(?:\s*\.\s*[^\W\d]\w*)*$")
 _NAME_START = re.compile(r"^\w*")
 _MAX_REPR = 300
+# Only this much text around the cursor is searched: the regex searches backtrack, so their cost
+# grows with the square of the text; no name or call worth inspecting is longer.
+WINDOW = 400
 
 
 def _name_at(code, cursor):
     """The dotted name under the cursor, else the name of the innermost open call before it."""
-    before, after = code[:cursor], code[cursor:]
+    before, after = code[max(0, cursor - WINDOW):cursor], code[cursor:cursor + WINDOW]
     tail = _NAME_START.match(after).group(0)
     m = _NAME_AT_END.search(before + tail)
     if m and m.group(0):

@@ -32,10 +32,10 @@ def flush():
         _kite.publish("stream", {"name": name, "text": "".join(chunks)})
 
 
-def publish(msg_type, content):
+def publish(msg_type, content, metadata=None, buffers=None):
     """Send a non-stream iopub message after the stream text written before it."""
     flush()
-    _kite.publish(msg_type, content)
+    _kite.publish(msg_type, content, metadata, buffers)
 
 
 def write_stream(name, text):

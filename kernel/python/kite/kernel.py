@@ -6,7 +6,7 @@ import time
 
 import _kite
 
-from . import __version__, iopub, ipython_shim, runner, stdin
+from . import __version__, comm_fallback, iopub, ipython_shim, runner, stdin
 from . import history as _history
 
 # Start time matters (wasm): modules kite patches are patched when user code imports them, and
@@ -55,11 +55,12 @@ def setup():
         hooks.when_imported("socket", _patch_socket)
         hooks.when_imported("asyncio", _patch_asyncio)
     ipython_shim.install()
+    comm_fallback.install()
     runner.setup_namespace()
 
 
-def execute(code, silent, store_history, user_expressions, allow_stdin):
-    return runner.execute(code, silent, store_history, user_expressions, allow_stdin)
+def execute(code, silent, store_history, user_expressions, allow_stdin, count):
+    return runner.execute(code, silent, store_history, user_expressions, allow_stdin, count)
 
 
 def complete(code, cursor_pos):
@@ -106,7 +107,8 @@ def history(content):
 
 
 def comm_info(content):
-    return {"status": "ok", "comms": {}}
+    from . import comm
+    return {"status": "ok", "comms": comm.comm_info(content.get("target_name"))}
 
 
 def shutdown(restart):

@@ -5,6 +5,8 @@ import __future__
 import _ast as ast  # the node classes and PyCF_* flags, without importing the ast module
 import sys
 
+import _kite
+
 from . import errors, formatters, history, iopub, stdin
 
 _CO_COROUTINE = 0x80
@@ -12,7 +14,6 @@ _FUTURE_FLAGS = 0
 for _name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 
-execution_count = 0  # of the last cell that stored history
 _unstored = 0  # cells run without history, for unique filenames
 _compile_flags = 0  # __future__ imports of earlier cells stay in force, as in IPython
 _loop = None
@@ -157,17 +158,15 @@ def user_expressions(expressions):
     return results
 
 
-def execute(code, silent=False, store_history=True, expressions=None, allow_stdin=True):
-    """Run one cell and return the execute_reply content."""
-    global execution_count, _unstored
+def execute(code, silent=False, store_history=True, expressions=None, allow_stdin=True, count=1):
+    """Run one cell as number `count` (the protocol core counts) and return the execute_reply
+    content (its execution_count is set by the core)."""
+    global _unstored
     store = store_history and not silent
     if store:
-        execution_count += 1
-        count = execution_count
         filename = "<cell-%d>" % count
         _record_in(count, code)
     else:
-        count = execution_count
         _unstored += 1
         filename = "<cell-%d.%d>" % (count, _unstored)
     _register_source(filename, code)
@@ -175,14 +174,15 @@ def execute(code, silent=False, store_history=True, expressions=None, allow_stdi
     try:
         show = not silent and not _ends_with_semicolon(code)
         _run_cell(code, filename, count, show, store)
+        _kite.check_signals()  # one that landed during the cell's last C call is not lost
     except BaseException as exc:  # KeyboardInterrupt and SystemExit are the cell's errors too
         sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
         ename, evalue, tb = errors.describe(exc)
         iopub.publish("error", {"ename": ename, "evalue": evalue, "traceback": tb})
-        return {"status": "error", "execution_count": count,
+        return {"status": "error",
                 "ename": ename, "evalue": evalue, "traceback": tb}
     finally:
         iopub.flush()
     results = user_expressions(expressions or {})
     iopub.flush()
-    return {"status": "ok", "execution_count": count, "user_expressions": results, "payload": []}
+    return {"status": "ok", "user_expressions": results, "payload": []}
