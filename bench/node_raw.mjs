@@ -32,18 +32,31 @@ function die(msg) { log('FAILED: ' + msg); process.exit(1); }
 
 // ---------------------------------------------------------------- runtimes
 // A runtime: start() -> ready; run(code) -> {ok, ename, value, t_recv}; i32 (the buffer) or null.
+// kite's worker speaks whole Jupyter messages (DEVELOPERS.md "Worker messages"); its buffer
+// layout comes from dist/controller.js (wasm/js/buffer-layout.json). Pyodide's worker: index 0.
+let KITE_LAYOUT = null;
+async function kiteLayout() {
+  if (!KITE_LAYOUT) KITE_LAYOUT = (await import(path.join(DIST, 'controller.js'))).LAYOUT;
+  return KITE_LAYOUT;
+}
+
 class Runtime {
   constructor(kind, { buffer = true } = {}) {
     this.kind = kind;
-    this.sab = buffer ? new SharedArrayBuffer(16 + 65536) : null;
-    this.i32 = this.sab ? new Int32Array(this.sab) : null;
-    this.nextId = 1;
+    this.buffer = buffer;
+    this.signalAt = 0;
+    this.nextId = 1; // kite: also the seq of the message in the worker (one message per run)
     this.pending = new Map();
     this.current = null;
   }
 
   async start() {
     const t0 = now();
+    const layout = this.kind === 'kite' ? await kiteLayout() : null;
+    const bytes = layout ? layout.INPUT_OFFSET + layout.INPUT_CAPACITY : 16 + 65536;
+    this.sab = this.buffer ? new SharedArrayBuffer(bytes) : null;
+    this.i32 = this.sab ? new Int32Array(this.sab) : null;
+    if (layout) this.signalAt = layout.SIGNAL;
     if (this.kind === 'kite') {
       const { nodeWorkerFactory } = await import(path.join(ROOT, 'wasm/node/worker-factory.js'));
       this.handle = nodeWorkerFactory(path.join(DIST, 'worker.js'))();
@@ -59,7 +72,7 @@ class Runtime {
       this.worker.on('error', reject);
     });
     this.worker.postMessage(this.kind === 'kite'
-      ? { type: 'init', buffer: this.sab, baseUrl: DIST }
+      ? { type: 'init', buffer: this.sab, baseUrl: DIST, config: null, layout }
       : { type: 'init', buffer: this.sab, pkg: PYODIDE_PKG[this.kind] });
     this.ready = await ready;
     this.start_ms = now() - t0;
@@ -70,13 +83,14 @@ class Runtime {
     const t = now();
     if (m.type === 'fatal') { for (const p of this.pending.values()) p.reject(new Error(m.message)); reject(new Error(m.message)); return; }
     if (this.kind === 'kite') {
-      if (m.type === 'publish' && this.current) {
-        if (m.msg_type === 'execute_result') this.current.value = m.content.data['text/plain'];
-        if (m.msg_type === 'error') this.current.error = m.content;
-      } else if (m.type === 'reply') {
-        const p = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        const c = m.content;
+      if (m.type !== 'message') return;
+      const p = this.pending.get(m.msg.parent_header && m.msg.parent_header.msg_id);
+      if (!p) return;
+      const type = m.msg.header.msg_type;
+      if (type === 'execute_result') p.value = m.msg.content.data['text/plain'];
+      if (type === 'execute_reply') {
+        this.pending.delete(m.msg.parent_header.msg_id);
+        const c = m.msg.content;
         p.resolve({ ok: c.status === 'ok', ename: c.ename, value: p.value, t_recv: t });
       }
     } else if (m.type === 'done') {
@@ -88,15 +102,21 @@ class Runtime {
 
   run(code) {
     const id = this.nextId++;
-    if (this.i32) Atomics.store(this.i32, 0, 0); // a stale signal must not hit this run
+    if (this.i32) Atomics.store(this.i32, this.signalAt, 0); // a stale signal must not hit this run
+    if (this.i32 && this.kind === 'kite') Atomics.store(this.i32, KITE_LAYOUT.TARGET, id); // the interrupt contract
     return new Promise((resolve, reject) => {
       const p = { resolve, reject, value: undefined };
-      this.pending.set(id, p);
       this.current = p;
       if (this.kind === 'kite') {
-        this.worker.postMessage({ type: 'request', id, msg_type: 'execute_request',
-          content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true } });
+        const msg_id = `bench-${id}`;
+        this.pending.set(msg_id, p);
+        this.worker.postMessage({ type: 'message', msg: {
+          channel: 'shell',
+          header: { msg_id, msg_type: 'execute_request', session: 'bench', username: 'bench', date: new Date().toISOString(), version: '5.3' },
+          parent_header: {}, metadata: {}, buffers: [],
+          content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: false } } });
       } else {
+        this.pending.set(id, p);
         this.worker.postMessage({ type: 'run', id, code });
       }
     });
@@ -105,8 +125,8 @@ class Runtime {
   // returns the main thread's time of the write
   interrupt() {
     const t = now();
-    Atomics.store(this.i32, 0, 2);
-    Atomics.notify(this.i32, 0);
+    Atomics.store(this.i32, this.signalAt, 2);
+    Atomics.notify(this.i32, this.signalAt);
     return t;
   }
 

@@ -395,7 +395,7 @@ json kernel_core::execute(const message& msg) {
         m_transport.send(make_message("iopub", "execute_input", {{"code", code}, {"execution_count", next}}, msg.header));
     if (store_history) m_execution_count = next;
     m_allow_stdin = allow_stdin;
-    json reply = m_interpreter->execute_request(silent ? m_execution_count : next, code, silent, store_history,
+    json reply = m_interpreter->execute_request(store_history ? next : m_execution_count, code, silent, store_history,
                                                 user_expressions, allow_stdin);
     m_allow_stdin = false;
     if (!reply.is_object()) reply = error_content("KernelError", "the interpreter gave no reply");

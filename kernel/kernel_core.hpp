@@ -52,6 +52,8 @@ public:
     bool shutdown_requested() const { return m_shutdown.load(); }
     bool restart_requested() const { return m_restart.load(); }
     int execution_count() const { return m_execution_count; }
+    // The kernel_info_reply content (status, protocol_version included); set by attach().
+    const json& kernel_info() const { return m_kernel_info; }
     const std::string& session() const { return m_session; }
 
 private:

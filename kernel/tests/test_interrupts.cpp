@@ -1,8 +1,10 @@
-// Interrupts through posix_interrupts: SIGINT from another thread, as a host's control channel
-// sends it.
+// Interrupts through posix_interrupts: SIGINT from another thread (signal mode, as a client
+// sends it), and interrupt_request through the core (message mode, the rule on header dates).
 #include <chrono>
 #include <csignal>
 #include <thread>
+
+#include <unistd.h>
 
 #include "harness.hpp"
 
@@ -17,7 +19,7 @@ public:
     explicit delayed_interrupt(std::chrono::milliseconds delay)
         : m_thread([delay] {
               std::this_thread::sleep_for(delay);
-              posix_interrupts::interrupt_main();
+              kill(getpid(), SIGINT);
           }) {}
     ~delayed_interrupt() { m_thread.join(); }
 private:
@@ -105,7 +107,7 @@ TEST(Interrupts, SigIgnHonoured) {
 
 TEST(Interrupts, IdleSignalDoesNotLeak) {
     run("x = 1");
-    posix_interrupts::interrupt_main();
+    kill(getpid(), SIGINT);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     json reply = run("for i in range(100000): pass\nx + 1");
     ASSERT_EQ(reply["status"], "ok") << reply.dump();
@@ -123,4 +125,80 @@ TEST(Interrupts, SleepWithoutSignalIsNotBusy) {
     run("import time\ntime.sleep(0.3)");
     double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
     EXPECT_LT(cpu, 0.1);
+}
+
+// --- message mode: interrupt_request on control, aimed by header.date ---
+
+namespace {
+
+json control_interrupt(const std::string& date = "") {
+    message m = request("interrupt_request", json::object(), "control", date);
+    the_kernel().core.handle(m);
+    return reply_to(m).content;
+}
+
+message execute_request(const std::string& code, const std::string& date = "") {
+    return request("execute_request", {{"code", code}, {"stop_on_error", false}}, "shell", date);
+}
+
+}  // namespace
+
+TEST(InterruptRequest, RepliesOkAndStopsTheRunningCell) {
+    run("state = 'kept'");
+    json reply;
+    std::thread control([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        control_interrupt();
+    });
+    reply = handle(execute_request("import time\ntime.sleep(30)"));
+    control.join();
+    EXPECT_EQ(reply["ename"], "KeyboardInterrupt") << reply.dump();
+}
+
+TEST(InterruptRequest, SentAfterTheCellButHandledFirstStopsIt) {
+    // The execute_request (shell) and the interrupt_request (control) cross: the interrupt is
+    // handled first, while idle, but it was sent after the cell, so the cell gets it.
+    message cell = execute_request("import time\ntime.sleep(5)", iso_date());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_EQ(control_interrupt()["status"], "ok");
+    auto t0 = std::chrono::steady_clock::now();
+    json reply = handle(cell);
+    EXPECT_EQ(reply["ename"], "KeyboardInterrupt") << reply.dump();
+    EXPECT_LT(seconds_since(t0), 1.0);
+}
+
+TEST(InterruptRequest, WhileIdleDoesNotReachALaterCell) {
+    run("x = 1");
+    EXPECT_EQ(control_interrupt()["status"], "ok");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    json reply = run("import time\ntime.sleep(0.1)\nx + 1");
+    ASSERT_EQ(reply["status"], "ok") << reply.dump();
+    EXPECT_EQ(of_type("execute_result")[0]["data"]["text/plain"], "2");
+}
+
+TEST(InterruptRequest, NeverReachesACompletion) {
+    run("abc_value = 1");
+    message cell = execute_request("1", iso_date(-1000000));  // sent before the interrupt
+    control_interrupt();
+    // A completion that runs between the interrupt and the cell: no KeyboardInterrupt there.
+    json r = handle(request("complete_request", {{"code", "abc_"}, {"cursor_pos", 4}}));
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    EXPECT_EQ(handle(cell)["status"], "error");  // the stale-dated cell still gets it
+    EXPECT_EQ(run("abc_value")["status"], "ok");
+}
+
+TEST(InterruptRequest, ParseDate) {
+    auto us = [](const char* s) { return posix_interrupts::parse_date(s); };
+    ASSERT_TRUE(us("1970-01-01T00:00:00Z"));
+    EXPECT_EQ(*us("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(*us("1970-01-01T00:00:01.5Z"), 1500000);
+    EXPECT_EQ(*us("1970-01-01T01:00:00+01:00"), 0);
+    EXPECT_EQ(*us("1970-01-01T00:00:00.000001+00:00"), 1);
+    EXPECT_EQ(*us("1970-01-01 00:00:00.1234567"), 123456);
+    EXPECT_EQ(*us("2026-12-01T10:22:30.123456Z") - *us("2026-12-01T10:22:30.123455Z"), 1);
+    EXPECT_EQ(*us("2026-12-01T10:22:30.123456Z"), *us("2026-12-01T11:22:30.123456+01:00"));
+    EXPECT_FALSE(us(""));
+    EXPECT_FALSE(us("yesterday"));
+    EXPECT_FALSE(us("2026-13-01T10:22:30Z"));
+    EXPECT_FALSE(us("2026-12-01T10:22:30Zjunk"));
 }

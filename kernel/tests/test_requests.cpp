@@ -166,29 +166,25 @@ TEST(CommInfo, Empty) {
               json({{"status", "ok"}, {"comms", json::object()}}));
 }
 
-TEST(HandleRequest, Dispatch) {
-    auto& k = the_kernel().interp;
-    the_kernel().out.messages.clear();
-    json r = k.handle_request("execute_request", {{"code", "6 * 7"}, {"silent", false}});
+TEST(CoreDispatch, EveryRequestType) {
+    json r = handle(request("execute_request", {{"code", "6 * 7"}, {"silent", false}}));
     EXPECT_EQ(r["status"], "ok");
     EXPECT_EQ(of_type("execute_result")[0]["data"]["text/plain"], "42");
-    EXPECT_EQ(k.handle_request("kernel_info_request", json::object())["implementation"], "kite");
-    EXPECT_EQ(k.handle_request("complete_request", {{"code", "pri"}, {"cursor_pos", 3}})["cursor_start"], 0);
-    EXPECT_EQ(k.handle_request("complete_request", {{"code", "pri"}})["cursor_end"], 3);
-    EXPECT_EQ(k.handle_request("inspect_request", {{"code", "len"}, {"cursor_pos", 3}, {"detail_level", 0}})["found"], true);
-    EXPECT_EQ(k.handle_request("is_complete_request", {{"code", "x = ("}})["status"], "incomplete");
-    EXPECT_EQ(k.handle_request("history_request", {{"hist_access_type", "tail"}, {"n", 1}, {"output", false}, {"raw", true}})["history"].size(), 1u);
-    EXPECT_EQ(k.handle_request("comm_info_request", json::object())["comms"], json::object());
-    EXPECT_EQ(k.handle_request("shutdown_request", {{"restart", false}}), json({{"status", "ok"}, {"restart", false}}));
+    EXPECT_EQ(handle(request("kernel_info_request", json::object()))["implementation"], "kite");
+    EXPECT_EQ(handle(request("complete_request", {{"code", "pri"}, {"cursor_pos", 3}}))["cursor_start"], 0);
+    EXPECT_EQ(handle(request("complete_request", {{"code", "pri"}}))["cursor_end"], 3);
+    EXPECT_EQ(handle(request("inspect_request", {{"code", "len"}, {"cursor_pos", 3}, {"detail_level", 0}}))["found"], true);
+    EXPECT_EQ(handle(request("is_complete_request", {{"code", "x = ("}}))["status"], "incomplete");
+    EXPECT_EQ(handle(request("history_request", {{"hist_access_type", "tail"}, {"n", 1}, {"output", false}, {"raw", true}}))["history"].size(), 1u);
+    EXPECT_EQ(handle(request("comm_info_request", json::object()))["comms"], json::object());
 }
 
-TEST(HandleRequest, Malformed) {
-    auto& k = the_kernel().interp;
+TEST(CoreDispatch, Malformed) {
     auto expect_error = [&](const std::string& type, const json& content, const std::string& needle) {
-        json r = k.handle_request(type, content);
+        json r = handle(request(type, content));
+        ASSERT_TRUE(r.is_object()) << type << " " << content.dump() << ": no reply";
         EXPECT_EQ(r["status"], "error") << type << " " << content.dump();
-        EXPECT_TRUE(r["ename"].is_string());
-        EXPECT_EQ(r["traceback"], json::array());
+        EXPECT_EQ(r["ename"], "MalformedRequest") << r.dump();
         EXPECT_NE(r["evalue"].get<std::string>().find(needle), std::string::npos) << r.dump();
     };
     expect_error("execute_request", json::object(), "'code'");
@@ -205,17 +201,16 @@ TEST(HandleRequest, Malformed) {
     expect_error("history_request", json::object(), "hist_access_type");
     expect_error("history_request", {{"hist_access_type", "everything"}}, "hist_access_type");
     expect_error("history_request", {{"hist_access_type", "tail"}, {"n", "ten"}}, "'n'");
-    expect_error("shutdown_request", {{"restart", 1}}, "'restart'");
-    expect_error("frobnicate_request", json::object(), "frobnicate_request");
     // The kernel still works afterwards.
-    EXPECT_EQ(k.handle_request("execute_request", {{"code", "1"}})["status"], "ok");
+    EXPECT_EQ(run("1")["status"], "ok");
 }
 
 TEST(Configure, SecondInterpreterRefused) {
     the_kernel();
-    recording_output out;
     posix_interrupts irq;
-    python_interpreter second(out, irq);
+    recording_transport out;
+    kernel_core core(out, irq);
+    python_interpreter second(core.output(), irq);
     EXPECT_THROW(second.configure(), std::logic_error);
     // Requests to an unconfigured interpreter give error replies, not crashes.
     json r = second.kernel_info_request();

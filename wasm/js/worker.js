@@ -1,7 +1,12 @@
 // kite's wasm worker: ONE classic script that runs unchanged in a browser Worker (importScripts,
 // fetch, self.postMessage) and in Node worker_threads (require, fs, parentPort). It loads kite.js +
-// kite.wasm, writes the stdlib zip to MEMFS /lib/python311.zip, starts Python and then answers
-// requests one at a time. Messages: see DEVELOPERS.md "Worker messages".
+// kite.wasm, writes the stdlib zip to MEMFS /lib/python311.zip, starts Python and then hands every
+// Jupyter message to the wasm kernel, whole, in arrival order (DEVELOPERS.md "Worker messages"):
+//   main -> worker  {type: 'init', buffer, baseUrl, config, layout}, then {type: 'message', msg}
+//   worker -> main  {type: 'ready', startup_ms, timings, recursion_limit, isolated, kernel_info} | {type: 'fatal', message, stack} | {type: 'message', msg}
+// The wasm side (wasm/src, xeus-lite style): new Module.xkernel(config), .start(),
+// .get_server().notify_listener(msg); out through Module.kiteSend(msg); stdin through the
+// synchronous Module.kiteRequestInput(msg), which blocks on the shared buffer.
 // Any exception escaping the wasm (RuntimeError trap, RangeError stack overflow, abort) is fatal:
 // the module's memory is in an unknown state, so we post {type:'fatal'} and refuse further work.
 'use strict';
@@ -16,17 +21,17 @@
   if (IS_NODE) {
     nodeRequire = require; // wasm/node/worker-factory.js evaluates this file as CommonJS
     const { parentPort } = nodeRequire('worker_threads');
-    post = (m) => parentPort.postMessage(m);
+    post = (m, transfer) => parentPort.postMessage(m, transfer || []);
     parentPort.on('message', (m) => onMessage(m));
   } else {
-    post = (m) => self.postMessage(m);
+    post = (m, transfer) => self.postMessage(m, transfer || []);
     self.onmessage = (e) => onMessage(e.data);
   }
 
   let Module = null;
-  let ready = false;
+  let server = null;
   let dead = false;
-  const queue = []; // requests that arrived before Python was ready
+  const queue = []; // messages that arrived before Python was ready
 
   function errorText(e) {
     if (e && typeof e === 'object') {
@@ -49,21 +54,60 @@
     return base.endsWith('/') ? base + name : `${base}/${name}`;
   }
 
+  /** A Jupyter message out of the kernel: posted whole, its buffers transferred. */
+  function sendMessage(msg) {
+    const transfer = Array.isArray(msg.buffers) ? msg.buffers.filter((b) => b instanceof ArrayBuffer) : [];
+    post({ type: 'message', msg }, transfer);
+  }
+
+  /**
+   * stdin (called synchronously from the wasm kernel): posts the input_request, then blocks on
+   * the shared buffer until the main side writes the reply (a string is returned) or a signal
+   * arrives (its negative number is returned). Every wake-up is Atomics.notify on i32[SIGNAL].
+   */
+  function requestInput(msg, i32, L) {
+    if (!i32) return null;
+    Atomics.store(i32, L.STDIN_STATE, L.STDIN_WAITING);
+    sendMessage(msg);
+    for (;;) {
+      if (Atomics.load(i32, L.STDIN_STATE) === L.STDIN_REPLIED) {
+        const n = Math.min(Math.max(Atomics.load(i32, L.INPUT_LENGTH), 0), L.INPUT_CAPACITY);
+        // copy out of the shared memory first: TextDecoder refuses shared views in browsers
+        const bytes = new Uint8Array(i32.buffer, L.INPUT_OFFSET, n).slice();
+        Atomics.store(i32, L.STDIN_STATE, L.STDIN_NONE);
+        return new TextDecoder().decode(bytes);
+      }
+      if (Atomics.load(i32, L.SIGNAL) !== 0) {
+        const sig = Atomics.exchange(i32, L.SIGNAL, 0);
+        if (sig !== 0) {
+          Atomics.store(i32, L.STDIN_STATE, L.STDIN_NONE);
+          return -sig;
+        }
+      }
+      // A signal changes i32[SIGNAL] itself, so it cannot be missed; a reply changes
+      // i32[STDIN_STATE], and could land between the check above and this wait (a lost
+      // wake-up): hence the bounded wait.
+      Atomics.wait(i32, L.SIGNAL, 0, 20);
+    }
+  }
+
   async function init(msg) {
     const t0 = now();
     const baseUrl = msg.baseUrl || (IS_NODE ? process.cwd() : '');
-    const buffer = msg.buffer || null;
+    const layout = msg.layout || null;
+    const buffer = msg.buffer && layout ? msg.buffer : null;
     const i32 = buffer ? new Int32Array(buffer) : null;
     const moduleArg = {
       locateFile: (p) => joinUrl(baseUrl, p),
       print: (s) => console.log(s),
       printErr: (s) => console.error(s),
       noExitRuntime: true,
-      // used by wasm/src (EM_JS): the shared buffer (null without cross-origin isolation) and
-      // the two ways out of a running cell
+      // read by wasm/src (EM_JS): the shared buffer (null without cross-origin isolation) and
+      // its layout (wasm/js/buffer-layout.json, from the controller)
       kiteBuffer: i32,
-      kitePublish: (msgType, json) => post({ type: 'publish', msg_type: msgType, content: JSON.parse(json) }),
-      kiteInputRequest: (prompt, password) => post({ type: 'input_request', prompt, password: !!password }),
+      kiteLayout: layout,
+      kiteSend: sendMessage,
+      kiteRequestInput: (m) => requestInput(m, i32, layout),
     };
     let stdlib;
     if (IS_NODE) {
@@ -99,12 +143,13 @@
     Module.FS.writeFile('/lib/python311.zip', zip);
     const config = Object.assign({ home: '/', argv: [''] }, msg.config || {});
     if (config.recursion_limit == null && !IS_NODE) config.recursion_limit = browserRecursionLimit();
-    const startReply = JSON.parse(Module.start(JSON.stringify(config)));
-    if (startReply.status !== 'ok') {
-      throw new Error(`Python did not start: ${startReply.evalue || JSON.stringify(startReply)}`);
+    const kernel = new Module.xkernel(config);
+    const started = JSON.parse(kernel.start()); // publishes status "starting"
+    if (started.status !== 'ok') {
+      throw new Error(`Python did not start: ${started.evalue || JSON.stringify(started)}`);
     }
+    server = kernel.get_server();
     const t1 = now();
-    ready = true;
     post({
       type: 'ready',
       startup_ms: t1 - t0,
@@ -113,8 +158,9 @@
         instantiate_ms: tInstantiated - tLoaded,
         python_start_ms: t1 - tInstantiated,
       },
-      recursion_limit: startReply.recursion_limit,
+      recursion_limit: started.recursion_limit,
       isolated: i32 !== null,
+      kernel_info: started.kernel_info,
     });
     while (queue.length && !dead) handle(queue.shift());
   }
@@ -140,32 +186,27 @@
     return Math.max(100, Math.min(1000, Math.floor(depth * 0.02)));
   }
 
+  // One message = one notify_listener call, whatever it holds: the controller numbered it, and
+  // the server counts the calls the same way (the interrupt contract).
   function handle(msg) {
     if (dead) return;
-    let reply;
     try {
-      Module.kiteRequestId = msg.id | 0; // whom an interrupt in the buffer is for (i32[3])
-      reply = Module.handle(msg.msg_type, JSON.stringify(msg.content || {}));
+      server.notify_listener(msg);
     } catch (e) {
-      fatal(e, `while handling ${msg.msg_type}`);
-      return;
+      const type = msg && msg.header && msg.header.msg_type;
+      fatal(e, `while handling ${typeof type === 'string' ? type : 'a message'}`);
     }
-    post({ type: 'reply', id: msg.id, content: JSON.parse(reply) });
   }
 
-  function onMessage(msg) {
-    if (dead || !msg) return;
-    switch (msg.type) {
+  function onMessage(m) {
+    if (dead || !m) return;
+    switch (m.type) {
       case 'init':
-        init(msg).catch((e) => fatal(e, 'during startup'));
+        init(m).catch((e) => fatal(e, 'during startup'));
         break;
-      case 'request':
-        if (ready) handle(msg);
-        else queue.push(msg);
-        break;
-      case 'input_reply':
-        // Without a shared buffer the worker cannot block for input (input() reports it is
-        // unsupported), so a late reply has nobody to go to.
+      case 'message':
+        if (server) handle(m.msg);
+        else queue.push(m.msg);
         break;
       default:
         break;

@@ -4,10 +4,14 @@
 //
 //   node kite-node.mjs -f <connection file> --dist <build/wasm/dist> [--debug]
 //
-// Shell requests run one at a time in arrival order; control (interrupt, shutdown, kernel_info)
-// is answered at once even while a cell runs, because the cell runs in the worker thread.
-// A crashed worker (wasm trap, stack overflow, abort) is reported on the running request and
-// replaced by a fresh one: the kernel keeps serving, with its Python state lost.
+// This host is transport only: every Jupyter rule (status, execute_input, counting,
+// stop_on_error, replies, comms, validation) is kite::kernel_core's, in the worker. Here:
+// framing and HMAC signing/verification, the sockets, routing replies back to the client
+// identities by parent msg_id, heartbeat, exit when the parent process dies, SIGINT ->
+// controller.interrupt(), and recovery from a crashed worker (the requests it had are answered
+// with an error `KernelCrashed`, status `restarting`, a fresh worker, status `idle`).
+// Messages that cannot reach the core (bad JSON, a header that is not an object or has no
+// msg_id / msg_type, a message the worker cannot be sent) get an error reply built here.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -58,7 +62,7 @@ for (const f of ['kite.js', 'kite.wasm', 'kite-stdlib.zip', 'worker.js', 'contro
   }
 }
 // controller.js is loaded from the deployable bundle, the same file the browser host uses
-const { KiteController, KernelDiedError } = await import(pathToFileURL(path.join(opts.dist, 'controller.js')).href);
+const { KiteController } = await import(pathToFileURL(path.join(opts.dist, 'controller.js')).href);
 
 const conn = JSON.parse(readFileSync(opts.connectionFile, 'utf8'));
 const key = Buffer.from(conn.key || '', 'utf8');
@@ -66,7 +70,7 @@ if (key.length && conn.signature_scheme && conn.signature_scheme !== 'hmac-sha25
   log(`unsupported signature_scheme ${conn.signature_scheme} (only hmac-sha256)`);
   process.exit(1);
 }
-const session = randomUUID();
+const session = randomUUID(); // of the few messages built here
 
 // ---------------------------------------------------------------- wire protocol
 function sign(frames) {
@@ -76,29 +80,27 @@ function sign(frames) {
   return h.digest('hex');
 }
 
-function newHeader(msg_type) {
-  return {
-    msg_id: randomUUID(),
-    session,
-    username: 'kite',
-    date: new Date().toISOString(),
-    msg_type,
-    version: PROTOCOL_VERSION,
-  };
+const isObject = (v) => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** An exact ArrayBuffer copy of a frame (transferred to the worker, never a pooled one). */
+function toArrayBuffer(buf) {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
 }
 
-/** Parses a multipart message; returns {ids, header, parent, metadata, content, buffers} or
- *  {drop: reason} (not answerable: bad signature / no delimiter) or {ids, bad: reason, header?}. */
-function parseMessage(frames) {
+/**
+ * Parses a multipart message into {ids, msg} (msg: a whole Jupyter message for the core), or
+ * {drop: reason} (not answerable: bad signature, no delimiter, too few frames), or
+ * {ids, bad: reason, header?} (answerable here: it cannot reach the core).
+ */
+function parseMessage(frames, channel) {
   const idx = frames.findIndex((f) => f.length === DELIM.length && f.equals(DELIM));
   if (idx < 0) return { drop: 'no <IDS|MSG> delimiter' };
   const ids = frames.slice(0, idx);
   if (frames.length < idx + 6) return { drop: `expected 5 frames after <IDS|MSG>, got ${frames.length - idx - 1}`, ids };
-  const sig = frames[idx + 1].toString('latin1');
   const parts = frames.slice(idx + 2, idx + 6);
   if (key.length) {
     const want = Buffer.from(sign(parts), 'latin1');
-    const got = Buffer.from(sig, 'latin1');
+    const got = frames[idx + 1];
     if (got.length !== want.length || !timingSafeEqual(got, want)) return { drop: 'invalid HMAC signature', ids };
   }
   const names = ['header', 'parent_header', 'metadata', 'content'];
@@ -110,36 +112,14 @@ function parseMessage(frames) {
       return { ids, bad: `the ${names[i]} frame is not valid JSON (${e.message})`, header: i > 0 ? parsed[0] : null };
     }
   }
-  const [header, parent, metadata, content] = parsed;
-  if (!header || typeof header !== 'object' || Array.isArray(header)) return { ids, bad: 'the header is not a JSON object' };
+  const [header, parent_header, metadata, content] = parsed;
+  if (!isObject(header)) return { ids, bad: 'the header is not a JSON object' };
+  // replies are routed back by the request's msg_id; the core drops a message without msg_type
   for (const field of ['msg_id', 'msg_type']) {
-    if (typeof header[field] !== 'string' || !header[field]) {
-      return { ids, bad: `the header has no ${field}`, header };
-    }
+    if (typeof header[field] !== 'string' || !header[field]) return { ids, bad: `the header has no ${field}`, header };
   }
-  if (!content || typeof content !== 'object' || Array.isArray(content)) {
-    return { ids, bad: 'the content is not a JSON object', header };
-  }
-  return { ids, header, parent, metadata, content, buffers: frames.slice(idx + 6) };
-}
-
-// zeromq.js allows one send at a time per socket: chain them.
-class Channel {
-  constructor(name, sock) {
-    this.name = name;
-    this.sock = sock;
-    this.tail = Promise.resolve();
-  }
-  send(msg_type, content, { parent = {}, ids = [], metadata = {} } = {}) {
-    const header = newHeader(msg_type);
-    const parts = [header, parent || {}, metadata, content].map((o) => Buffer.from(JSON.stringify(o), 'utf8'));
-    const frames = [...ids, DELIM, Buffer.from(sign(parts), 'latin1'), ...parts];
-    debug(`-> ${this.name} ${msg_type}`);
-    this.tail = this.tail.then(() => this.sock.send(frames)).catch((e) => {
-      if (!exitStarted) log(`${this.name}: send failed: ${e.message}`);
-    });
-    return this.tail;
-  }
+  const buffers = frames.slice(idx + 6).map(toArrayBuffer);
+  return { ids, msg: { channel, header, parent_header, metadata, content, buffers } };
 }
 
 function replyType(msg_type) {
@@ -151,49 +131,166 @@ function errorContent(ename, evalue) {
   return { status: 'error', ename, evalue, traceback: [`${ename}: ${evalue}`] };
 }
 
+/** A message built by this host (errors it answers itself, crash recovery statuses). */
+function hostMessage(channel, msg_type, content, parent) {
+  return {
+    channel,
+    header: { msg_id: randomUUID(), session, username: 'kite', date: new Date().toISOString(), msg_type, version: PROTOCOL_VERSION },
+    parent_header: isObject(parent) ? parent : {},
+    metadata: {},
+    content,
+    buffers: [],
+  };
+}
+
+// ---------------------------------------------------------------- state
+let sockets = null;
+let exiting = false;
+let exitStarted = false;
+const outbox = []; // [msg, ids] produced before the sockets were bound
+const tails = { shell: Promise.resolve(), control: Promise.resolve(), stdin: Promise.resolve(), iopub: Promise.resolve() };
+// msg_id -> [{channel, ids, header}]: requests handed to the worker whose reply has not come back
+// (a list: two clients may reuse a msg_id). Only *_request messages get replies.
+const routes = new Map();
+let routeCount = 0;
+const MAX_ROUTES = 10000;
+let restarting = null; // promise while a crashed worker is being replaced
+let shuttingDown = null; // msg_id of the shutdown_request that was answered
+
+function addRoute(channel, ids, header) {
+  const list = routes.get(header.msg_id);
+  const entry = { channel, ids, header };
+  if (list) list.push(entry);
+  else routes.set(header.msg_id, [entry]);
+  if (++routeCount > MAX_ROUTES) {
+    // a reply lost somewhere must not grow this map for ever: forget the oldest
+    const [oldest, l] = routes.entries().next().value;
+    l.shift();
+    if (!l.length) routes.delete(oldest);
+    routeCount--;
+    log(`more than ${MAX_ROUTES} requests without replies: forgot the route of ${oldest}`);
+  }
+}
+
+function takeRoute(msgId, channel) {
+  const list = routes.get(msgId);
+  if (!list) return null;
+  const i = list.findIndex((e) => e.channel === channel);
+  if (i < 0) return null;
+  const [entry] = list.splice(i, 1);
+  if (!list.length) routes.delete(msgId);
+  routeCount--;
+  return entry;
+}
+
+function peekRoute(msgId) {
+  const list = routes.get(msgId);
+  return list ? list[0] : null;
+}
+
+// ---------------------------------------------------------------- out: to the wire
+/** Frames one message and queues it on its socket (zeromq.js allows one send at a time). */
+function transmit(msg, ids = []) {
+  if (!sockets) {
+    outbox.push([msg, ids]);
+    return tails.iopub;
+  }
+  const channel = msg.channel;
+  const sock = sockets[channel];
+  if (!sock) {
+    log(`a message for an unknown channel ${JSON.stringify(channel)} dropped`);
+    return Promise.resolve();
+  }
+  const parts = [msg.header, msg.parent_header || {}, msg.metadata || {}, msg.content || {}].map((o) => Buffer.from(JSON.stringify(o), 'utf8'));
+  const buffers = (msg.buffers || []).map((b) => (ArrayBuffer.isView(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.from(b)));
+  const frames = [...(channel === 'iopub' ? [] : ids), DELIM, Buffer.from(sign(parts), 'latin1'), ...parts, ...buffers];
+  debug(`-> ${channel} ${msg.header.msg_type}`);
+  tails[channel] = tails[channel].then(() => sock.send(frames)).catch((e) => {
+    if (!exitStarted) log(`${channel}: send failed: ${e.message}`);
+  });
+  return tails[channel];
+}
+
+/** A message from the kernel (the core in the worker, or the controller). */
+function fromKernel(msg) {
+  if (!msg || !isObject(msg.header)) return;
+  const type = msg.header.msg_type;
+  const parentId = isObject(msg.parent_header) ? msg.parent_header.msg_id : undefined;
+  if (msg.channel === 'iopub') {
+    transmit(msg);
+    // after a shutdown_reply: exit once the core's status idle for that request is out
+    if (shuttingDown === parentId && type === 'status' && msg.content && msg.content.execution_state === 'idle') shutdownAndExit(0);
+    return;
+  }
+  if (msg.channel === 'stdin') {
+    // input_request: to the client that sent the execute_request (still waiting for its reply)
+    const route = peekRoute(parentId);
+    if (!route) {
+      log(`${type} for an unknown request ${parentId}: dropped`);
+      return;
+    }
+    transmit(msg, route.ids);
+    return;
+  }
+  // shell / control reply
+  const route = takeRoute(parentId, msg.channel);
+  if (!route) {
+    log(`${type} for an unknown request ${parentId} on ${msg.channel}: dropped`);
+    return;
+  }
+  transmit(msg, route.ids);
+  if (type === 'shutdown_reply' && shuttingDown === null) {
+    // the kernel agreed to stop: exit after its last status (or at once if that never comes)
+    exiting = true;
+    shuttingDown = parentId;
+    setTimeout(() => shutdownAndExit(0), 500).unref();
+  }
+}
+
 // ---------------------------------------------------------------- the wasm kernel
 // Started first: the worker (another thread) loads the wasm and Python while this thread loads
 // ZeroMQ and binds the sockets.
-let shell = null;
-let control = null;
-let stdin = null;
-let iopub = null;
-let sockets = {};
-let current = null; // the shell request being run: {ids, header, ...}
-let kernelInfo = null; // cached kernel_info_reply content (asked once per worker)
-let executionCount = 0; // mirrors the interpreter's, to announce execute_input
-let restarting = null; // promise while a crashed worker is being replaced
-let exiting = false;
-let exitStarted = false;
-
 const controller = new KiteController({
   createWorker: nodeWorkerFactory(path.join(opts.dist, 'worker.js'), { stackSizeMb: opts.stackSizeMb }),
   baseUrl: opts.dist,
-  onPublish: (msg_type, content) => iopub.send(msg_type, content, { parent: current ? current.header : {} }),
-  onInputRequest: (prompt, password) => {
-    if (!current) {
-      controller.inputReply('');
-      return;
-    }
-    stdin.send('input_request', { prompt, password }, { parent: current.header, ids: current.ids });
-  },
+  onMessage: fromKernel,
   onFatal: (err) => {
     log(`the wasm worker died: ${err.message}`);
     if (err.workerStack) debug(err.workerStack);
-    if (!exiting) recover();
+    if (!exiting) recover(err);
   },
 });
 
-function recover() {
+/**
+ * A crashed worker: every request it had (handed over, no reply yet) is answered with an error
+ * `KernelCrashed` (+ an iopub error for an execute_request), status `restarting`, a fresh
+ * worker, then status `idle`, with the crashed request as parent.
+ */
+function recover(err) {
+  const lost = [];
+  for (const list of routes.values()) lost.push(...list);
+  routes.clear();
+  routeCount = 0;
+  const evalue =
+    `the kite kernel crashed (${err.message}) and was restarted automatically: ` +
+    'its state is lost (variables, imports and definitions must be recreated)';
+  for (const r of lost) {
+    const content = errorContent('KernelCrashed', evalue);
+    if (r.header.msg_type === 'execute_request') {
+      transmit(hostMessage('iopub', 'error', { ename: content.ename, evalue: content.evalue, traceback: content.traceback }, r.header));
+      content.execution_count = null;
+    }
+    transmit(hostMessage(r.channel, replyType(r.header.msg_type), content, r.header), r.ids);
+  }
+  const parent = (lost.find((r) => r.channel === 'shell') || lost[0] || {}).header || {};
+  transmit(hostMessage('iopub', 'status', { execution_state: 'restarting' }, parent));
   if (!restarting) {
-    kernelInfo = null;
-    executionCount = 0;
     const t0 = performance.now();
     restarting = controller
       .restart()
       .then(() => {
         log(`worker restarted in ${(performance.now() - t0).toFixed(0)} ms`);
-        return fetchKernelInfo();
+        transmit(hostMessage('iopub', 'status', { execution_state: 'idle' }, parent));
       })
       .catch((e) => {
         log(`cannot restart the wasm worker: ${e.message}; exiting`);
@@ -203,16 +300,6 @@ function recover() {
         restarting = null;
       });
   }
-  return restarting;
-}
-
-async function fetchKernelInfo() {
-  if (!kernelInfo) {
-    const info = await controller.request('kernel_info_request', {});
-    kernelInfo = { ...info, protocol_version: PROTOCOL_VERSION };
-    if (!kernelInfo.status) kernelInfo.status = 'ok';
-  }
-  return kernelInfo;
 }
 
 controller
@@ -222,14 +309,13 @@ controller
     log(`the wasm kernel did not start: ${e.message}`);
     shutdownAndExit(1);
   });
-fetchKernelInfo().catch(() => {}); // warm the cache while the client connects
 
 // ---------------------------------------------------------------- sockets
 function endpoint(port) {
   return conn.transport === 'ipc' ? `ipc://${conn.ip}-${port}` : `${conn.transport || 'tcp'}://${conn.ip}:${port}`;
 }
 const zmq = await import('zeromq');
-sockets = {
+const bound = {
   shell: new zmq.Router({ linger: 1000 }),
   control: new zmq.Router({ linger: 1000 }),
   stdin: new zmq.Router({ linger: 1000 }),
@@ -237,179 +323,59 @@ sockets = {
   hb: new zmq.Reply({ linger: 0 }),
 };
 await Promise.all([
-  sockets.shell.bind(endpoint(conn.shell_port)),
-  sockets.control.bind(endpoint(conn.control_port)),
-  sockets.stdin.bind(endpoint(conn.stdin_port)),
-  sockets.iopub.bind(endpoint(conn.iopub_port)),
-  sockets.hb.bind(endpoint(conn.hb_port)),
+  bound.shell.bind(endpoint(conn.shell_port)),
+  bound.control.bind(endpoint(conn.control_port)),
+  bound.stdin.bind(endpoint(conn.stdin_port)),
+  bound.iopub.bind(endpoint(conn.iopub_port)),
+  bound.hb.bind(endpoint(conn.hb_port)),
 ]);
-shell = new Channel('shell', sockets.shell);
-control = new Channel('control', sockets.control);
-stdin = new Channel('stdin', sockets.stdin);
-iopub = new Channel('iopub', sockets.iopub);
-const status = (state, parent) => iopub.send('status', { execution_state: state }, { parent });
+sockets = bound;
+for (const [msg, ids] of outbox.splice(0)) transmit(msg, ids);
 
-// ---------------------------------------------------------------- shell
-const shellQueue = [];
-let shellRunning = false;
+// ---------------------------------------------------------------- in: from the wire
+/** Answers a message that cannot reach the core (its sender is known: it has ids). */
+function answerMalformed(channel, m) {
+  const header = isObject(m.header) ? m.header : {};
+  const type = typeof header.msg_type === 'string' ? header.msg_type : null;
+  log(`malformed message on ${channel}: ${m.bad}`);
+  const content = errorContent('MalformedMessage', `malformed ${type || 'message'}: ${m.bad}`);
+  transmit(hostMessage(channel, replyType(type), content, header), m.ids);
+}
 
-const FORWARDED = new Set([
-  'execute_request', 'complete_request', 'inspect_request', 'is_complete_request',
-  'history_request', 'comm_info_request',
-]);
-
-async function runShell(msg) {
-  const { header, content, ids } = msg;
-  const type = header.msg_type;
-  const parent = header;
-  if (type === 'shutdown_request') return handleShutdown(shell, msg);
-  if (type === 'comm_msg' || type === 'comm_close') return; // no comm targets: nothing to do
-  await status('busy', parent);
+function deliver(channel, ids, msg) {
+  const type = msg.header.msg_type;
+  debug(`<- ${channel} ${type}`);
+  const routed = type.endsWith('_request');
+  if (routed) addRoute(channel, ids, msg.header);
+  let handled;
   try {
-    if (msg.aborted) {
-      await shell.send(replyType(type), { status: 'aborted', execution_count: executionCount || null }, { parent, ids });
-      return;
-    }
-    if (type === 'comm_open') {
-      // no comm targets are registered: close it, as ipykernel does for an unknown target
-      await iopub.send('comm_close', { comm_id: content.comm_id, data: {} }, { parent });
-      return;
-    }
-    if (type === 'kernel_info_request') {
-      if (restarting) await restarting;
-      await shell.send('kernel_info_reply', await fetchKernelInfo(), { parent, ids });
-      return;
-    }
-    if (!FORWARDED.has(type)) {
-      log(`unknown shell message type ${type}`);
-      await shell.send(replyType(type), errorContent('UnknownMessageType', `kite does not handle ${type} messages`), { parent, ids });
-      return;
-    }
-    if (restarting) await restarting;
-    if (type === 'execute_request' && !content.silent) {
-      await iopub.send('execute_input', { code: String(content.code ?? ''), execution_count: executionCount + 1 }, { parent });
-    }
-    current = msg;
-    let reply;
-    try {
-      reply = await controller.request(type, content);
-    } catch (e) {
-      if (!(e instanceof KernelDiedError)) throw e;
-      const evalue =
-        `the kite kernel crashed (${e.message}) and was restarted automatically: ` +
-        'its state is lost (variables, imports and definitions must be recreated)';
-      const err = errorContent('KernelCrashed', evalue);
-      if (type === 'execute_request') {
-        await iopub.send('error', { ename: err.ename, evalue: err.evalue, traceback: err.traceback }, { parent });
-        err.execution_count = executionCount + 1;
-      }
-      await shell.send(replyType(type), err, { parent, ids });
-      current = null;
-      await status('starting', parent);
-      await recover();
-      return;
-    }
-    current = null;
-    if (type === 'execute_request') {
-      if (Number.isInteger(reply.execution_count)) executionCount = reply.execution_count;
-      if (reply.status === 'error' && content.stop_on_error !== false) {
-        for (const q of shellQueue) if (q.header.msg_type === 'execute_request') q.aborted = true;
-      }
-    }
-    await shell.send(replyType(type), reply, { parent, ids });
+    handled = controller.send(msg);
   } catch (e) {
-    log(`error while handling ${type}: ${e.stack || e}`);
-    await shell.send(replyType(type), errorContent('KiteHostError', String(e.message || e)), { parent, ids });
-  } finally {
-    current = null;
-    await status('idle', parent);
+    // never reached the worker (a dead kernel, or postMessage refused it): answer it here
+    if (routed) takeRoute(msg.header.msg_id, channel);
+    log(`cannot hand ${type} to the kernel: ${e.message}`);
+    if (routed) {
+      const content = errorContent(e.name === 'KernelDiedError' ? 'KernelNotRunning' : 'MalformedMessage', `${type} could not be passed to the kernel: ${e.message}`);
+      transmit(hostMessage(channel, replyType(type), content, msg.header), ids);
+    }
+    return;
   }
+  if (handled === false) debug(`${type} on ${channel}: nobody was waiting for it`);
 }
 
-async function pumpShell() {
-  if (shellRunning) return;
-  shellRunning = true;
-  try {
-    while (shellQueue.length && !exiting) await runShell(shellQueue.shift());
-  } finally {
-    shellRunning = false;
-  }
-}
-
-/** Replies to a message that could not be parsed but can be answered (it has ids). */
-async function answerMalformed(channel, m) {
-  const type = m.header && typeof m.header.msg_type === 'string' ? m.header.msg_type : null;
-  const parent = m.header && typeof m.header === 'object' ? m.header : {};
-  log(`malformed message on ${channel.name}: ${m.bad}`);
-  await channel.send(replyType(type), errorContent('MalformedMessage', `malformed ${type || 'message'}: ${m.bad}`), { parent, ids: m.ids });
-}
-
-async function serveShell() {
-  for await (const frames of sockets.shell) {
-    const m = parseMessage(frames);
+async function serve(channel) {
+  for await (const frames of sockets[channel]) {
+    const m = parseMessage(frames, channel);
     if (m.drop) {
-      log(`dropped a message on shell: ${m.drop}`);
+      log(`dropped a message on ${channel}: ${m.drop}`);
       continue;
     }
     if (m.bad) {
-      answerMalformed(shell, m);
+      if (channel === 'stdin') log(`dropped a message on stdin: ${m.bad}`);
+      else answerMalformed(channel, m);
       continue;
     }
-    debug(`<- shell ${m.header.msg_type}`);
-    shellQueue.push(m);
-    pumpShell();
-  }
-}
-
-// ---------------------------------------------------------------- control
-async function serveControl() {
-  for await (const frames of sockets.control) {
-    const m = parseMessage(frames);
-    if (m.drop) {
-      log(`dropped a message on control: ${m.drop}`);
-      continue;
-    }
-    if (m.bad) {
-      answerMalformed(control, m);
-      continue;
-    }
-    const type = m.header.msg_type;
-    const parent = m.header;
-    debug(`<- control ${type}`);
-    try {
-      if (type === 'interrupt_request') {
-        const r = controller.interrupt();
-        if (!r.ok) log(`interrupt failed: ${r.reason}`);
-        await control.send('interrupt_reply', r.ok ? { status: 'ok' } : errorContent('InterruptFailed', r.reason), { parent, ids: m.ids });
-      } else if (type === 'shutdown_request') {
-        await handleShutdown(control, m);
-      } else if (type === 'kernel_info_request') {
-        if (restarting) await restarting;
-        await control.send('kernel_info_reply', await fetchKernelInfo(), { parent, ids: m.ids });
-      } else {
-        log(`unknown control message type ${type}`);
-        await control.send(replyType(type), errorContent('UnknownMessageType', `kite does not handle ${type} messages`), { parent, ids: m.ids });
-      }
-    } catch (e) {
-      log(`error while handling control ${type}: ${e.stack || e}`);
-      await control.send(replyType(type), errorContent('KiteHostError', String(e.message || e)), { parent, ids: m.ids });
-    }
-  }
-}
-
-// ---------------------------------------------------------------- stdin
-async function serveStdin() {
-  for await (const frames of sockets.stdin) {
-    const m = parseMessage(frames);
-    if (m.drop || m.bad) {
-      log(`dropped a message on stdin: ${m.drop || m.bad}`);
-      continue;
-    }
-    if (m.header.msg_type === 'input_reply') {
-      if (!controller.inputReply(String(m.content.value ?? ''))) debug('input_reply with no input pending: ignored');
-    } else {
-      log(`unexpected ${m.header.msg_type} on stdin: ignored`);
-    }
+    deliver(channel, m.ids, m.msg);
   }
 }
 
@@ -418,31 +384,14 @@ async function serveHeartbeat() {
 }
 
 // ---------------------------------------------------------------- lifetime
-async function handleShutdown(channel, m) {
-  const restart = !!m.content.restart;
-  const parent = m.header;
-  exiting = true;
-  await status('busy', parent);
-  // let Python run its shutdown hooks when it is idle (never wait long for a busy or dead one)
-  if (!current && controller.state === 'ready') {
-    const hooks = controller.request('shutdown_request', { restart }).catch(() => {});
-    await Promise.race([hooks, new Promise((r) => setTimeout(r, 1000).unref())]);
-  }
-  await channel.send('shutdown_reply', { status: 'ok', restart }, { parent, ids: m.ids });
-  await iopub.send('shutdown_reply', { status: 'ok', restart }, { parent });
-  await status('idle', parent);
-  shutdownAndExit(0);
-}
-
 function shutdownAndExit(code) {
   if (exitStarted) return;
   exitStarted = true;
   exiting = true;
   controller.shutdown(); // terminates the worker thread
   // let queued frames reach the wire (linger), then go
-  const done = Promise.all([shell, control, stdin, iopub].filter(Boolean).map((c) => c.tail));
-  done.finally(() => {
-    for (const s of Object.values(sockets)) {
+  Promise.all(Object.values(tails)).finally(() => {
+    for (const s of Object.values(sockets || {})) {
       try {
         s.close();
       } catch (e) {
@@ -480,10 +429,9 @@ setInterval(() => {
   }
 }, 1000).unref();
 
-status('starting', {});
 debug(`listening (${conn.transport}://${conn.ip}), dist ${opts.dist}`);
-for (const [name, serve] of [['shell', serveShell], ['control', serveControl], ['stdin', serveStdin], ['hb', serveHeartbeat]]) {
-  serve().catch((e) => {
+for (const [name, run] of [['shell', () => serve('shell')], ['control', () => serve('control')], ['stdin', () => serve('stdin')], ['hb', serveHeartbeat]]) {
+  run().catch((e) => {
     if (!exiting) {
       log(`${name} loop failed: ${e.stack || e}`);
       shutdownAndExit(1);

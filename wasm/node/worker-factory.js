@@ -23,7 +23,7 @@ export function nodeWorkerFactory(workerPath, { stackSizeMb = 16 } = {}) {
       if (!terminated) onError(new Error(`the worker thread exited unexpectedly (code ${code})`));
     });
     return {
-      postMessage: (msg) => w.postMessage(msg),
+      postMessage: (msg, transfer) => w.postMessage(msg, transfer || []),
       onMessage: (cb) => w.on('message', cb),
       onError: (cb) => {
         onError = cb;

@@ -12,43 +12,48 @@ namespace {
 // Every SharedArrayBuffer use is guarded: without cross-origin isolation the name is not even
 // defined, and a ReferenceError would unwind through wasm and CPython frames.
 EM_JS(int, kite_js_has_buffer, (), {
-    return (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer) ? 1 : 0;
+    return (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) ? 1 : 0;
 });
 
-// Drops a signal left from an earlier request (an interrupt that raced with the end of a cell),
-// but keeps one the main side already aimed at the request now starting (i32[3] = its id): an
-// interrupt sent right after execute_request must not be lost before the cell even runs.
-EM_JS(void, kite_js_clear, (), {
-    if (typeof SharedArrayBuffer === 'undefined' || !Module.kiteBuffer) return;
+// Drops a signal aimed at another message (an interrupt that raced with the end of an earlier
+// cell), but keeps one the main side already aimed at the execute_request now starting
+// (i32[TARGET] == seq): an interrupt sent right after execute_request is never lost.
+EM_JS(void, kite_js_begin_execute, (unsigned seq), {
+    if (typeof SharedArrayBuffer === 'undefined' || !Module.kiteBuffer || !Module.kiteLayout) return;
     var i32 = Module.kiteBuffer;
-    var current = Module.kiteRequestId | 0;
-    var v = Atomics.load(i32, 0);
-    if (v === 0 || Atomics.load(i32, 3) === current) return;
+    var L = Module.kiteLayout;
+    seq = seq | 0;
+    var v = Atomics.load(i32, L.SIGNAL);
+    if (v === 0 || Atomics.load(i32, L.TARGET) === seq) return;
     // compare-exchange: never clears a value written after our read; if the main side re-aimed
-    // the (equal) signal at this request meanwhile, put it back
-    if (Atomics.compareExchange(i32, 0, v, 0) === v && Atomics.load(i32, 3) === current) {
-        Atomics.compareExchange(i32, 0, 0, v);
+    // an (equal) signal at this message meanwhile, put it back
+    if (Atomics.compareExchange(i32, L.SIGNAL, v, 0) === v && Atomics.load(i32, L.TARGET) === seq) {
+        Atomics.compareExchange(i32, L.SIGNAL, 0, v);
     }
 });
 
 EM_JS(int, kite_js_take, (), {
-    if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer) return Atomics.exchange(Module.kiteBuffer, 0, 0);
+    if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) {
+        return Atomics.exchange(Module.kiteBuffer, Module.kiteLayout.SIGNAL, 0);
+    }
     return 0;
 });
 
-EM_JS(int, kite_js_wait, (double ms), {
+// signals != 0: return early (1) when a signal is pending. Otherwise only the time counts.
+EM_JS(int, kite_js_wait, (double ms, int signals), {
     var now = (typeof performance !== 'undefined') ? function() { return performance.now(); } : Date.now;
     var deadline = now() + ms;
-    if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer) {
+    if (signals && typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) {
         var i32 = Module.kiteBuffer;
+        var at = Module.kiteLayout.SIGNAL;
         for (;;) {
-            if (Atomics.load(i32, 0) !== 0) return 1;
+            if (Atomics.load(i32, at) !== 0) return 1;
             var left = deadline - now();
             if (left <= 0) return 0;
-            Atomics.wait(i32, 0, 0, left);
+            Atomics.wait(i32, at, 0, left);
         }
     }
-    // No shared buffer: nobody can interrupt us. Sleep without burning CPU if we can...
+    // Nothing may cut this wait short: sleep without burning CPU if we can...
     if (typeof SharedArrayBuffer !== 'undefined') {
         if (!Module.kiteSleepCell) Module.kiteSleepCell = new Int32Array(new SharedArrayBuffer(4));
         for (;;) {
@@ -63,11 +68,12 @@ EM_JS(int, kite_js_wait, (double ms), {
     return 0;
 });
 
-EM_JS(void, kite_js_enable_signal_buffer, (), {
-    if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer) {
-        // element 0 = the signal number; CPython (kite patch 02) reads and clears it with
-        // Atomics.exchange. The same Int32Array as ours: one atomic size on i32[0].
-        Module.Py_EmscriptenSignalBuffer = Module.kiteBuffer;
+EM_JS(void, kite_js_attach_signal_buffer, (), {
+    if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) {
+        // CPython (kite patch 02) reads and clears element 0 with Atomics.exchange: a one-element
+        // Int32Array view at i32[SIGNAL], the same atomic size as ours.
+        var i32 = Module.kiteBuffer;
+        Module.Py_EmscriptenSignalBuffer = new Int32Array(i32.buffer, i32.byteOffset + 4 * Module.kiteLayout.SIGNAL, 1);
     }
 });
 
@@ -75,22 +81,39 @@ EM_JS(void, kite_js_enable_signal_buffer, (), {
 
 namespace kite::wasm {
 
-void wasm_interrupt_source::clear() { kite_js_clear(); }
+bool has_shared_buffer() { return kite_js_has_buffer() != 0; }
+
+void attach_cpython_signal_buffer() { kite_js_attach_signal_buffer(); }
+
+void wasm_interrupt_source::begin_request(const request_info& request) {
+    m_in_execute = request.execute;
+    if (!request.execute) {
+        Py_EMSCRIPTEN_SIGNAL_HANDLING = 0;
+        return;
+    }
+    if (!has_shared_buffer()) return;
+    kite_js_begin_execute(m_seq);
+    Py_EMSCRIPTEN_SIGNAL_HANDLING = 1;
+}
+
+void wasm_interrupt_source::end_request() {
+    m_in_execute = false;
+    Py_EMSCRIPTEN_SIGNAL_HANDLING = 0;
+}
 
 bool wasm_interrupt_source::wait(double seconds) {
     double ms = seconds > 0 ? seconds * 1000.0 : 0.0;
     if (ms > 1e15) ms = 1e15;  // "forever" without overflowing the clock arithmetic
-    return kite_js_wait(ms) != 0;
+    return kite_js_wait(ms, m_in_execute ? 1 : 0) != 0;
 }
 
-int wasm_interrupt_source::take() { return kite_js_take(); }
+int wasm_interrupt_source::take() { return m_in_execute ? kite_js_take() : 0; }
 
-bool has_shared_buffer() { return kite_js_has_buffer() != 0; }
-
-void enable_cpython_signal_polling() {
-    if (!has_shared_buffer()) return;
-    kite_js_enable_signal_buffer();
-    Py_EMSCRIPTEN_SIGNAL_HANDLING = 1;
+bool wasm_interrupt_source::interrupt(const json& request_header, std::string& reason) {
+    (void)request_header;
+    reason = "in the wasm kernel interrupt_request is answered by the controller (main thread), "
+             "which writes the signal into the shared buffer";
+    return false;
 }
 
 }  // namespace kite::wasm

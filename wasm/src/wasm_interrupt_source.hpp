@@ -1,6 +1,11 @@
-// kite::interrupt_source over the shared interrupt buffer (DEVELOPERS.md): i32[0] is the pending
-// signal number, written by the main thread (controller.js) and woken with Atomics.notify(i32, 0).
+// kite::interrupt_source over the shared buffer (wasm/js/buffer-layout.json; the indices reach
+// the EM_JS code as Module.kiteLayout, set by worker.js from the controller's `init`).
+// The contract (DEVELOPERS.md "The interrupt contract"): the controller numbers the messages it
+// posts (1, 2, 3, ...) and the server counts notify_listener calls the same way; an interrupt is
+// written as i32[TARGET] = the seq of the oldest pending execute_request, then i32[SIGNAL] = 2.
 #pragma once
+
+#include <cstdint>
 
 #include "host_services.hpp"
 
@@ -8,23 +13,39 @@ namespace kite::wasm {
 
 class wasm_interrupt_source final : public interrupt_source {
 public:
-    // clear: Atomics.store(i32, 0, 0)
-    void clear() override;
-    // wait: Atomics.wait on i32[0] until a signal is pending or `seconds` pass; true only when a
-    // signal is pending (a stray notify, e.g. a late input reply, does not shorten a sleep).
-    // Without a shared buffer (no cross-origin isolation) nothing can interrupt: it sleeps with
-    // Atomics.wait on a private SharedArrayBuffer if that type exists, else (degraded mode, the
-    // only way left to block a worker) it spins on the clock, and returns false.
+    // The seq of the message being handled (the server's counter); read by begin_request.
+    explicit wasm_interrupt_source(const std::uint32_t& current_seq) : m_seq(current_seq) {}
+
+    // execute_request: drops a pending signal aimed at another message (one that raced with the
+    // end of an earlier cell), keeps one aimed at this one, and turns CPython's polling of the
+    // buffer on. Any other request: polling off, take() gives 0, a pending signal stays in the
+    // buffer (it may be aimed at a later execute_request).
+    void begin_request(const request_info& request) override;
+    // Polling off again.
+    void end_request() override;
+    // Blocks with Atomics.wait until `seconds` pass or (inside an execute_request) a signal is
+    // pending: true only in that case. Outside an execute_request signals do not shorten it.
+    // Without a shared buffer it sleeps on a private SharedArrayBuffer if that type exists,
+    // else (not cross-origin isolated: the only way left to block a worker) spins on the clock.
     bool wait(double seconds) override;
-    // take: Atomics.exchange(i32, 0, 0)
+    // Atomics.exchange(i32, SIGNAL, 0) inside an execute_request, 0 elsewhere.
     int take() override;
+    // An interrupt_request that reached the core: in wasm the controller (main thread) answers
+    // interrupt requests, since the worker is busy running the cell it would interrupt.
+    bool interrupt(const json& request_header, std::string& reason) override;
+
+    bool in_execute() const { return m_in_execute; }
+
+private:
+    const std::uint32_t& m_seq;
+    bool m_in_execute = false;
 };
 
-// True when the worker was given a shared buffer (Module.kiteBuffer).
+// True when the worker was given a shared buffer and its layout (Module.kiteBuffer, kiteLayout).
 bool has_shared_buffer();
 
-// Points CPython's Emscripten signal hook (Module.Py_EmscriptenSignalBuffer) at the shared
-// buffer and turns its polling on; no-op without a buffer. Call after Py_Initialize.
-void enable_cpython_signal_polling();
+// Points CPython's Emscripten signal hook (Module.Py_EmscriptenSignalBuffer) at i32[SIGNAL].
+// Polling itself is switched per request (begin_request / end_request). Call after Py_Initialize.
+void attach_cpython_signal_buffer();
 
 }  // namespace kite::wasm

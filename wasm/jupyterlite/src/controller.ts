@@ -9,34 +9,78 @@ import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 /** The npm / labextension name of this package. */
 export const EXTENSION_NAME = 'kite-jupyterlite';
 
+/**
+ * A whole Jupyter message as the controller takes and gives it (wasm/js/controller.js).
+ * In (`send`): buffers may be ArrayBuffer (transferred to the worker, so detached afterwards),
+ * TypedArray or DataView (copied). Out (`onMessage`): buffers are ArrayBuffers.
+ */
+export interface IKiteMessage {
+  /** shell | control | stdin | iopub */
+  channel: string;
+  header: any;
+  parent_header: any;
+  metadata: any;
+  content: any;
+  buffers?: (ArrayBuffer | ArrayBufferView)[];
+}
+
 /** Result of `KiteController.interrupt()`. */
 export interface IInterruptResult {
   ok: boolean;
+  /** true: no execute request was pending, the signal was dropped */
+  idle?: boolean;
   reason?: string;
+}
+
+/** What `start()` / `restart()` resolve with (the worker's own measures). */
+export interface IStartInfo {
+  /** module load + stdlib + Python init, in the worker */
+  startup_ms: number;
+  timings: { load_js_ms: number; instantiate_ms: number; python_start_ms: number };
+  /** sys.getrecursionlimit() in the worker */
+  recursion_limit: number;
+  /** a SharedArrayBuffer is shared with the worker: interrupt and input() work */
+  isolated: boolean;
 }
 
 /** Options of `new KiteController(...)` (wasm/js/controller.js). */
 export interface IControllerOptions {
-  createWorker?: (...args: any[]) => any;
+  /** () => {postMessage(msg, transfer), onMessage(cb), onError(cb), terminate()} */
+  createWorker: () => any;
+  /** where kite.js, kite.wasm, kite-stdlib.zip live */
   baseUrl: string;
-  onPublish: (msgType: string, content: any) => void;
-  onInputRequest: (prompt: string, password: boolean) => void;
+  /** python_config overrides for the worker */
+  config?: { recursion_limit?: number; argv?: string[]; home?: string } | null;
+  /**
+   * Every Jupyter message for the client, in order (replies, iopub, stdin input_request).
+   * Messages the controller answers itself (interrupt_request; kernel_info_request on control;
+   * shutdown_request on control while a cell runs) are delivered synchronously from `send`.
+   */
+  onMessage: (msg: IKiteMessage) => void;
+  /** The worker died (wasm trap, stack overflow, abort): a KernelDiedError; state is 'dead'. */
   onFatal: (err: any) => void;
 }
 
-/** The part of wasm/js/controller.js the kernel uses. */
+/** wasm/js/controller.js's KiteController. */
 export interface IKiteController {
-  start(): Promise<any>;
-  request(msgType: string, content: any): Promise<any>;
+  start(): Promise<IStartInfo>;
+  /**
+   * Sends a whole message. Returns false only for an input_reply nobody waits for (and other
+   * stdin messages). Throws a KernelDiedError (err.name === 'KernelDiedError') when the kernel is
+   * not running, or what postMessage throws (e.g. a DataCloneError): then the message was not
+   * sent and the worker is fine.
+   */
+  send(msg: IKiteMessage): boolean;
+  /** SIGINT (default) into the shared buffer, aimed at the oldest pending execute request. */
   interrupt(signal?: number): IInterruptResult;
-  inputReply(value: string): void;
-  restart(): Promise<any>;
-  shutdown(): any;
+  /** Kills the worker (even mid-cell) and starts a fresh one: Python state is lost. */
+  restart(): Promise<IStartInfo>;
+  shutdown(): void;
   readonly isolated: boolean;
-  /** new | starting | ready | dead | shutdown */
-  readonly state?: string;
+  readonly state: 'new' | 'starting' | 'ready' | 'dead' | 'shutdown';
   /** The worker's own start-up measure (module load + stdlib + Py init), in ms. */
-  readonly startupMs?: number | null;
+  readonly startupMs: number | null;
+  readonly recursionLimit: number | null;
 }
 
 export interface IControllerModule {
@@ -96,8 +140,7 @@ export function browserWorkerFactory(
 
 /** The callbacks of a controller, switchable after creation (a prewarmed one gets its kernel later). */
 export interface IControllerHandlers {
-  onPublish?: (msgType: string, content: any) => void;
-  onInputRequest?: (prompt: string, password: boolean) => void;
+  onMessage?: (msg: IKiteMessage) => void;
   onFatal?: (err: any) => void;
 }
 
@@ -106,7 +149,7 @@ export interface IControllerHandle {
   controller: IKiteController;
   handlers: IControllerHandlers;
   /** Resolves when Python is ready in the worker. */
-  started: Promise<any>;
+  started: Promise<IStartInfo>;
 }
 
 /** Create a controller and start its worker now. */
@@ -115,8 +158,7 @@ export function startController(mod: IControllerModule, baseUrl: string): IContr
   const controller = new mod.KiteController({
     baseUrl,
     createWorker: browserWorkerFactory(mod, baseUrl),
-    onPublish: (msgType, content) => handlers.onPublish?.(msgType, content),
-    onInputRequest: (prompt, password) => handlers.onInputRequest?.(prompt, password),
+    onMessage: msg => handlers.onMessage?.(msg),
     onFatal: err => handlers.onFatal?.(err)
   });
   const started = controller.start();
