@@ -258,8 +258,26 @@ void kernel_core::handle_control(const message& msg) {
         status(msg.header, "idle");
         return;
     }
-    std::lock_guard<std::mutex> lock(m_shell_mutex);
-    handle_shell(msg);
+    static const char* const shell_types[] = {"execute_request", "complete_request", "inspect_request",
+                                              "is_complete_request", "history_request", "comm_info_request"};
+    for (const char* shell_type : shell_types) {
+        if (type == shell_type) {  // needs the interpreter: waits for a running cell
+            std::lock_guard<std::mutex> lock(m_shell_mutex);
+            handle_shell(msg);
+            return;
+        }
+    }
+    // Anything else (debug_request, usage_request, ...) is answered here at once, so the control
+    // channel never stops reading (an interrupt_request may follow it).
+    status(msg.header, "busy");
+    std::string reply_type = reply_type_of(type);
+    if (reply_type.empty()) {
+        m_transport.log("ignored a message of unknown type '" + type + "' on control");
+    } else {
+        m_transport.log("unknown request type '" + type + "' on control");
+        reply(msg, reply_type, error_content("UnknownMessageType", "kite does not handle " + type + " messages"));
+    }
+    status(msg.header, "idle");
 }
 
 bool kernel_core::should_abort(const message& msg) const {
@@ -275,12 +293,14 @@ void kernel_core::handle_shell(const message& msg) {
         std::lock_guard<std::mutex> lock(m_parent_mutex);
         m_parent = msg.header;
     }
-    status(msg.header, "busy");
     request_info info;
     info.execute = type == "execute_request";
     info.date = header_date(msg.header);
     info.header = msg.header;
+    // Before `busy` goes out: a client may interrupt as soon as it sees busy, and natively a
+    // SIGINT that arrives before begin_request is taken for an idle one and dropped.
     m_interrupts.begin_request(info);
+    status(msg.header, "busy");
     bool has_reply = true;
     json content;
     try {

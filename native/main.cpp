@@ -1,12 +1,20 @@
 // kite-native: the Jupyter kernel process. `kite-native -f <connection_file>`.
-// Builds kite's interpreter core over the xeus adapter; all xeus-specific code is in
-// xeus_adapter.cpp.
+// Wires the pieces: the POSIX interrupt source, the protocol core (kernel/kernel_core.hpp), the
+// CPython interpreter and the xeus transport (xeus_adapter.hpp; no xeus include here). Also
+// ends the process when the one that started it dies.
+#include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <memory>
 #include <string>
+#include <thread>
 
+#include <pthread.h>
+#include <unistd.h>
+
+#include "kernel_core.hpp"
 #include "posix_interrupts.hpp"
 #include "python_interpreter.hpp"
 #include "xeus_adapter.hpp"
@@ -19,17 +27,46 @@ void usage(const char* argv0) {
               << " through the kite-native kernelspec" << std::endl;
 }
 
+void block_sigint() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 // Earlier than main(): runs as soon as the dynamic loader hands over to this executable (before
 // its other static initialisers). Only the exec + dynamic-loading window (well under a
-// millisecond on an idle machine) remains where SIGINT has its default action.
-__attribute__((constructor(101))) void block_sigint_early() { kite::native::block_sigint_before_startup(); }
+// millisecond on an idle machine) remains where SIGINT has its default action. Every thread
+// started later (ZeroMQ, xeus) inherits the blocked mask; posix_interrupts unblocks it in the
+// main thread only while a cell runs.
+__attribute__((constructor(101))) void block_sigint_early() { block_sigint(); }
+
+// A kernel whose client died (SIGKILL, crash) would otherwise live on with parent 1, as ipykernel
+// and kite-node do not: checks once a second that the parent is still the same process and,
+// when the client exported JPY_PARENT_PID (jupyter_client does), that this process exists.
+void exit_with_parent() {
+    const pid_t parent = getppid();
+    pid_t client = 0;
+    if (const char* env = std::getenv("JPY_PARENT_PID")) client = static_cast<pid_t>(std::atol(env));
+    std::thread([parent, client] {
+        for (;;) {
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            const bool orphaned = getppid() != parent;
+            const bool client_gone = client > 1 && kill(client, 0) != 0 && errno == ESRCH;
+            if (orphaned || client_gone) {
+                std::cerr << "kite-native: the process that started the kernel is gone; exiting"
+                          << std::endl;
+                // No clean-up: the main thread may be running a cell with the GIL.
+                std::_Exit(0);
+            }
+        }
+    }).detach();
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Before anything else (before ZeroMQ or xeus start threads, before CPython installs its
-    // handler): no SIGINT may end the process. See xeus_adapter.cpp for when it is let through.
-    kite::native::block_sigint_before_startup();
+    block_sigint();  // idempotent; see block_sigint_early
 
     std::string connection_file;
     for (int i = 1; i < argc; ++i) {
@@ -52,21 +89,17 @@ int main(int argc, char** argv) {
     }
 
     try {
-        kite::posix_interrupts interrupts;
+        exit_with_parent();
+        kite::posix_interrupts interrupts;  // main thread: the one that runs CPython
+        kite::native::xeus_transport transport(connection_file, interrupts);
+        kite::kernel_core core(transport, interrupts);
         kite::python_config config;
         config.argv = {argv[0]};
-
-        kite::native::kernel_hooks hooks;
-        hooks.make_interpreter = [&](kite::output_channel& output) {
-            return std::make_unique<kite::python_interpreter>(output, interrupts, config);
-        };
-        hooks.after_configure = [&] { interrupts.install(); };
-        hooks.interrupt = [] { kite::posix_interrupts::interrupt_main(); };
-        // Stale signals are dropped when the kernel goes busy, not when the cell starts: one the
-        // client sends after it saw `busy` must stop that cell.
-        hooks.before_busy = [&] { interrupts.mark_busy(); };
-        hooks.before_idle = [&] { interrupts.mark_idle(); };
-        return kite::native::run_kernel(connection_file, std::move(hooks));
+        kite::python_interpreter interpreter(core.output(), interrupts, config);
+        interpreter.configure();
+        interrupts.install();
+        core.attach(interpreter);
+        return transport.serve(core);
     } catch (const std::exception& e) {
         std::cerr << "kite-native: " << e.what() << std::endl;
         return 1;

@@ -3,7 +3,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <csignal>
@@ -12,10 +14,23 @@
 #include <poll.h>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
 
 namespace kite {
 namespace {
+
+sigset_t sigint_set() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    return set;
+}
+
+void set_sigint_blocked(bool blocked) {
+    sigset_t set = sigint_set();
+    pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+}
 
 // signal.set_wakeup_fd(fd) -> the previous fd, or -2 on failure (not the main thread, Python
 // not initialised). The C function PySignal_SetWakeupFd is not exported by libpython3.11.so.
@@ -33,9 +48,40 @@ int set_wakeup_fd(int fd) {
     return old;
 }
 
+// The no-op signal call_interruptibly's watcher sends to the main thread: its only effect is
+// EINTR in the blocking call (installed without SA_RESTART). A real-time signal nobody else uses.
+int poke_signal() { return SIGRTMIN + 2; }
+
+void install_poke_handler() {
+    static const bool installed = [] {
+        struct sigaction sa {};
+        sa.sa_handler = [](int) {};
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;
+        return sigaction(poke_signal(), &sa, nullptr) == 0;
+    }();
+    (void)installed;
+}
+
+std::int64_t now_micros() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
 }  // namespace
 
-posix_interrupts::posix_interrupts() {
+posix_interrupts::posix_interrupts() : m_main(pthread_self()) {
+    set_sigint_blocked(true);
     int fds[2];
     if (pipe(fds) != 0) throw std::system_error(errno, std::generic_category(), "kite: pipe");
     for (int fd : fds) {
@@ -69,43 +115,76 @@ void posix_interrupts::drain() {
     }
 }
 
-void posix_interrupts::discard_python_state() {
-    drain();
-    if (m_installed) set_wakeup_fd(m_write);
-    // Clears CPython's tripped SIGINT flag without running a handler; only valid with the GIL
-    // on the main thread (it returns 0 elsewhere).
-    if (Py_IsInitialized() && PyGILState_Check()) PyOS_InterruptOccurred();
+bool posix_interrupts::take_tripped() {
+    if (!Py_IsInitialized()) return false;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    // Reads and clears the flag CPython's SIGINT handler sets; its Python-level handler has not
+    // run yet. Only meaningful on the main thread (0 elsewhere).
+    const bool tripped = PyOS_InterruptOccurred() != 0;
+    PyGILState_Release(gil);
+    return tripped;
 }
 
-void posix_interrupts::clear() {
-    // Marked busy: everything stale was dropped when the kernel went busy; what is pending now
-    // arrived after that and belongs to this cell.
-    if (m_busy.load()) return;
-    discard_python_state();
-}
-
-void posix_interrupts::mark_busy() {
-    // 1. A SIGINT sent while idle is pending (blocked in the main thread and in every xeus/ZeroMQ
-    //    thread): consume it without running a handler.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
+void posix_interrupts::begin_request(const request_info& request) {
+    // Control requests run on another thread, concurrently with the main thread's request: the
+    // main thread's mask and CPython's flags are not theirs to touch.
+    if (!main_thread()) return;
+    if (!request.execute) {
+        // SIGINT stays blocked; a pending one stays pending for the next execute. One that
+        // CPython's handler already saw (delivered to a thread a cell started, or just after the
+        // last cell's final check) is moved aside so it cannot raise in completion code.
+        if (take_tripped()) m_carried = true;
+        return;
+    }
+    // 1. Everything that arrived since the last execute ended: a blocked, pending SIGINT
+    //    (consumed without running a handler), CPython's tripped flag, the carried one.
+    bool pending = m_carried;
+    m_carried = false;
+    sigset_t set = sigint_set();
     timespec zero{0, 0};
-    while (sigtimedwait(&set, nullptr, &zero) == SIGINT) {
+    while (sigtimedwait(&set, nullptr, &zero) == SIGINT) pending = true;
+    if (take_tripped()) pending = true;
+    drain();
+    if (m_installed) set_wakeup_fd(m_write);  // user code (asyncio, ...) may have replaced it
+    // 2. Keep it only if an interrupt_request sent at or after this cell raised it.
+    bool keep = false;
+    if (pending) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_last_interrupt) {
+            auto date = parse_date(request.date);
+            keep = date ? *m_last_interrupt >= *date : m_interrupts > m_interrupts_at_end;
+        }
     }
-    // 2. One that CPython's handler already saw (at the very end of the previous cell, or on a
-    //    Python thread started by a cell, which inherited an unblocked mask): its tripped flag
-    //    and its wakeup byte.
-    if (Py_IsInitialized()) {
-        PyGILState_STATE gil = PyGILState_Ensure();
-        discard_python_state();
-        PyGILState_Release(gil);
-    }
-    // 3. From here on, signals are kept: clear() at the cell's start must not drop them.
-    m_busy.store(true);
+    // 3. From here on SIGINT reaches CPython's handler directly; a kept one is delivered now.
+    set_sigint_blocked(false);
+    if (keep) pthread_kill(pthread_self(), SIGINT);
 }
 
-void posix_interrupts::mark_idle() { m_busy.store(false); }
+void posix_interrupts::end_request() {
+    if (!main_thread()) return;
+    set_sigint_blocked(true);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_interrupts_at_end = m_interrupts;
+}
+
+bool posix_interrupts::interrupt(const json& request_header, std::string& reason) {
+    (void)reason;
+    std::optional<std::int64_t> date;
+    if (request_header.is_object()) {
+        auto it = request_header.find("date");
+        if (it != request_header.end() && it->is_string()) date = parse_date(it->get<std::string>());
+    }
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_last_interrupt = date ? *date : now_micros();
+        ++m_interrupts;
+    }
+    // Recorded before the signal exists, so begin_request never sees it without its date.
+    // Every thread but the main one blocks SIGINT (or is a Python thread a cell started, where
+    // CPython's handler only trips its flag), so it reaches the cell or waits, pending.
+    kill(getpid(), SIGINT);
+    return true;
+}
 
 bool posix_interrupts::wait(double seconds) {
     if (!(seconds > 0)) seconds = 0;
@@ -130,6 +209,117 @@ bool posix_interrupts::wait(double seconds) {
     return rc < 0 && errno == EINTR;
 }
 
-void posix_interrupts::interrupt_main() { kill(getpid(), SIGINT); }
+int posix_interrupts::call_interruptibly(const std::function<bool()>& blocking) {
+    // Bytes written before now belong to handlers that already ran (or to the flag checked
+    // next); only new ones may poke.
+    drain();
+    if (take_tripped()) return SIGINT;
+    install_poke_handler();
+    int stop[2];
+    if (pipe(stop) != 0) throw std::system_error(errno, std::generic_category(), "kite: pipe");
+    const pthread_t target = pthread_self();
+    const int wakeup = m_read;
+    std::thread watcher([stop, target, wakeup] {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, nullptr);
+        struct pollfd fds[2] = {{wakeup, POLLIN, 0}, {stop[0], POLLIN, 0}};
+        bool signalled = false;
+        for (;;) {
+            // Once a handler ran, poke until the wait is over (a poke can land just before the
+            // wait enters poll and be lost, like the signal itself).
+            int rc = poll(fds, 2, signalled ? 5 : -1);
+            if (rc < 0 && errno != EINTR) break;
+            if (rc > 0 && fds[1].revents) break;
+            if (rc > 0 && (fds[0].revents & POLLIN)) signalled = true;
+            if (signalled) pthread_kill(target, poke_signal());
+        }
+    });
+    auto finish = [&] {
+        char byte = 0;
+        while (write(stop[1], &byte, 1) < 0 && errno == EINTR) {
+        }
+        watcher.join();
+        close(stop[0]);
+        close(stop[1]);
+    };
+    bool completed;
+    try {
+        completed = blocking();
+    } catch (...) {
+        finish();
+        throw;
+    }
+    finish();
+    if (completed) return 0;
+    // EINTR: SIGINT if CPython's handler tripped (its Python handler runs when the caller
+    // re-raises it); otherwise another signal CPython handled (its number is in the pipe).
+    if (take_tripped()) return SIGINT;
+    unsigned char buf[64];
+    int found = 0;
+    ssize_t n;
+    while ((n = read(m_read, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n && !found; ++i)
+            if (buf[i] != 0 && buf[i] != SIGINT) found = buf[i];
+    }
+    return found;
+}
+
+std::optional<std::int64_t> posix_interrupts::parse_date(const std::string& iso) {
+    const char* p = iso.c_str();
+    auto digits = [&p](int count, int& out) {
+        out = 0;
+        for (int i = 0; i < count; ++i) {
+            if (!std::isdigit(static_cast<unsigned char>(p[i]))) return false;
+            out = out * 10 + (p[i] - '0');
+        }
+        p += count;
+        return true;
+    };
+    auto expect = [&p](char c) {
+        if (*p != c) return false;
+        ++p;
+        return true;
+    };
+    int year, month, day, hour, minute, second = 0;
+    if (!digits(4, year) || !expect('-') || !digits(2, month) || !expect('-') || !digits(2, day))
+        return std::nullopt;
+    if (*p != 'T' && *p != 't' && *p != ' ') return std::nullopt;
+    ++p;
+    if (!digits(2, hour) || !expect(':') || !digits(2, minute)) return std::nullopt;
+    if (*p == ':' && (++p, !digits(2, second))) return std::nullopt;
+    std::int64_t micros = 0;
+    if (*p == '.' || *p == ',') {
+        ++p;
+        int n = 0;
+        for (; std::isdigit(static_cast<unsigned char>(*p)); ++p) {
+            if (n < 6) {
+                micros = micros * 10 + (*p - '0');
+                ++n;
+            }
+        }
+        if (n == 0) return std::nullopt;
+        for (; n < 6; ++n) micros *= 10;
+    }
+    int offset_minutes = 0;
+    if (*p == 'Z' || *p == 'z') {
+        ++p;
+    } else if (*p == '+' || *p == '-') {
+        const int sign = *p == '-' ? -1 : 1;
+        ++p;
+        int oh, om = 0;
+        if (!digits(2, oh)) return std::nullopt;
+        if (*p == ':') ++p;
+        if (*p && !digits(2, om)) return std::nullopt;
+        offset_minutes = sign * (oh * 60 + om);
+    }
+    if (*p != '\0') return std::nullopt;
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+        return std::nullopt;
+    const std::int64_t seconds = days_from_civil(year, static_cast<unsigned>(month),
+                                                 static_cast<unsigned>(day)) * 86400 +
+                                 hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    return seconds * 1000000 + micros;
+}
 
 }  // namespace kite

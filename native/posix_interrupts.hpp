@@ -1,9 +1,19 @@
 // The native hosts' interrupt source: real POSIX signals, seen through CPython's own handlers.
-// A self-pipe registered as CPython's signal wakeup fd lets a SIGINT delivered to any thread
-// wake a blocked wait() (time.sleep, input) without polling.
+// The rule (README.md, "How interrupts work"): SIGINT is blocked in the kernel's main thread
+// except between begin_request(execute) and end_request(). A SIGINT that is pending when an
+// execute_request begins is kept only if an interrupt_request dated at or after that request's
+// header.date is what raised it; otherwise (a raw SIGINT while idle, an interrupt meant for an
+// earlier cell) it is dropped. A self-pipe registered as CPython's signal wakeup fd lets a SIGINT
+// handled on any thread wake a blocked wait() (time.sleep, input) without polling.
 #pragma once
 
-#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <pthread.h>
 
 #include "host_services.hpp"
 
@@ -11,50 +21,61 @@ namespace kite {
 
 class posix_interrupts : public interrupt_source {
 public:
-    posix_interrupts();  // creates the pipe; throws std::system_error on failure
+    // Creates the pipe and blocks SIGINT in the calling thread, which becomes "the main thread":
+    // the one that runs CPython and calls begin_request/end_request. Construct it before any
+    // other thread starts, so they all inherit the blocked mask. Throws std::system_error.
+    posix_interrupts();
     ~posix_interrupts() override;
     posix_interrupts(const posix_interrupts&) = delete;
     posix_interrupts& operator=(const posix_interrupts&) = delete;
 
     // Registers the pipe with signal.set_wakeup_fd. Call once after the interpreter's
-    // configure(), on the main thread (the one that configured). Idempotent. Throws
-    // std::runtime_error if Python refuses (not initialised, not the main thread).
+    // configure(), on the main thread. Throws std::runtime_error if Python refuses.
     void install();
 
-    // Between mark_busy() and mark_idle(): does nothing, so a signal that arrived after the
-    // kernel went busy reaches the cell (the core calls clear() when the cell starts, which can
-    // be well after the client saw `status: busy` and interrupted). Otherwise (a host that does
-    // not mark): drains the pipe and, when called under the GIL on the main thread, drops a
-    // SIGINT that CPython's handler has tripped but Python has not yet handled; re-registers the
-    // wakeup fd (user code such as asyncio may have replaced it).
-    void clear() override;
-
-    // The kernel goes busy for an execute_request: call on the main thread, with SIGINT blocked
-    // in it and without the GIL, *before* `status: busy` is published. Drops every signal that
-    // arrived until now (a pending, blocked SIGINT via sigtimedwait; CPython's tripped flag; the
-    // pipe), re-registers the wakeup fd, then makes clear() a no-op until mark_idle(). A SIGINT
-    // that arrives once this returns is kept for the cell. Takes the GIL (briefly).
-    void mark_busy();
-    // The cell is over (main thread, SIGINT blocked again): clear() discards again. Drops nothing
-    // itself; the next mark_busy() does.
-    void mark_idle();
+    // Main thread, without the GIL. Execute: collects what is pending (a blocked SIGINT, CPython's
+    // tripped flag, the pipe), keeps it if the last interrupt_request is dated >= request.date,
+    // then unblocks SIGINT (a kept one is delivered to CPython's handler right then). Any other
+    // request: only moves a tripped flag out of CPython's way, so it cannot raise there; SIGINT
+    // stays blocked. Calls from another thread (control requests) do nothing.
+    void begin_request(const request_info& request) override;
+    // Main thread: blocks SIGINT again. Other threads: nothing.
+    void end_request() override;
     // poll() on the pipe; true if a signal (or EINTR) woke it before `seconds` passed.
     bool wait(double seconds) override;
     // Always 0: CPython's handlers have already recorded the signal; PyErr_CheckSignals acts on it.
     int take() override { return 0; }
+    // An interrupt_request (control thread): remembers its header.date and sends SIGINT to the
+    // process. Never fails.
+    bool interrupt(const json& request_header, std::string& reason) override;
 
-    // For control-channel interrupt_request: SIGINT to this process.
-    static void interrupt_main();
+    // For a host's blocking wait that cannot watch the wakeup pipe itself (ZeroMQ's recv on the
+    // stdin socket, inside xeus). Main thread, without the GIL. `blocking` returns false when its
+    // wait failed with EINTR. Returns 0 when it completed, else the number of the signal that cut
+    // it short, for input_result::signal. It is not called at all when a SIGINT is already
+    // waiting for Python's handler; while it runs, a watcher thread pokes the main thread with a
+    // no-op signal once CPython's handler has written the pipe (on any thread), so a SIGINT
+    // handled just before the wait started, or on another thread, still ends it.
+    int call_interruptibly(const std::function<bool()>& blocking);
 
-    int wakeup_fd() const { return m_write; }
+    // header.date as microseconds since the Unix epoch (ISO 8601: fractional seconds, Z, +hh:mm,
+    // or no zone = UTC); nullopt if unreadable. Also used by the xeus transport and the tests.
+    static std::optional<std::int64_t> parse_date(const std::string& iso);
 
 private:
     void drain();
-    void discard_python_state();  // drain + CPython's tripped flag + wakeup fd; needs the GIL
+    bool main_thread() const { return pthread_equal(pthread_self(), m_main) != 0; }
+    // Takes the GIL: clears CPython's tripped SIGINT flag (true if it was set).
+    static bool take_tripped();
     int m_read = -1;
     int m_write = -1;
     bool m_installed = false;
-    std::atomic<bool> m_busy{false};
+    pthread_t m_main;
+    bool m_carried = false;  // a tripped SIGINT moved aside between requests (main thread only)
+    std::mutex m_mutex;      // guards the three below (control thread vs main thread)
+    std::optional<std::int64_t> m_last_interrupt;  // date of the last interrupt_request
+    std::uint64_t m_interrupts = 0;                // interrupt_requests seen so far
+    std::uint64_t m_interrupts_at_end = 0;         // ... when the last request ended
 };
 
 }  // namespace kite

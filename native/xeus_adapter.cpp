@@ -1,55 +1,44 @@
-// The xeus 2.4.1 host of kite's interpreter. Everything specific to xeus is in this file:
-//  - adapter:            xeus::xinterpreter -> kite::interpreter (requests), and
-//                        kite::output_channel -> xeus publish/stdin (the core's servers);
-//  - history_forwarder:  xeus::xhistory_manager -> kite::interpreter::history_request;
-//  - interrupting_server: an xeus::xserver decorator around xeus's split ZeroMQ server
-//                        (shell on the main thread, control on its own thread) that
-//                        * turns an interrupt_request on the control channel into SIGINT,
-//                        * puts the core's execution count into execute_input/execute_reply
-//                          (xeus 2.4.1 keeps its own private counter and overwrites both),
-//                        * serialises iopub sends (Python threads may print concurrently),
-//                        * calls hooks.before_busy/before_idle around each execute_request
-//                          (where stale signals are dropped, see below);
-//  - a replacement of xeus::xzmq_serializer::deserialize that rejects malformed multipart
-//    messages before xeus 2.4.1 parses them (it reads past the last frame otherwise).
-// No kernel logic here: every request is answered by the core.
-//
-// Signals (see README.md): xeus's shell loop blocks in zmq_poll on the main thread, and xeus
-// 2.4.1 lets the EINTR a signal handler causes there escape as zmq::error_t out of
-// xkernel::start(), which kills the process. So SIGINT stays blocked in the main thread except
-// while the core executes a cell, and is blocked for good in every xeus/ZeroMQ thread (they
-// inherit the mask). Within a cell CPython's own handler runs: KeyboardInterrupt or the user's
-// signal.signal handler; an input_request blocked on the stdin socket fails with EINTR, which
-// the adapter reports to the core as an input cut by SIGINT.
-// A SIGINT sent while idle stays pending and is dropped by hooks.before_busy, which runs on the
-// main thread just before `status: busy` is published for an execute_request: a client can only
-// interrupt "this" cell after it saw that busy, so whatever arrives after the hook (pending while
-// the main thread still blocks SIGINT, then delivered when the cell unblocks it) reaches the
-// cell. The core's own clear() at the cell's start is a no-op in that state (posix_interrupts).
+// kite-native's transport over xeus 2.4.1 (Debian's xeus-dev). Everything specific to xeus is in
+// this file. xeus is used only as a ZeroMQ server (xeus::make_xserver_shell_main: shell and stdin
+// on the main thread, control on its own thread, heartbeat and iopub forwarding on theirs);
+// xeus's kernel, interpreter, history and comm manager are not used: kite::kernel_core answers
+// every message. This file
+//  - converts xeus::xmessage <-> kite::message (identities are kept per in-flight request, so a
+//    reply goes back to the socket identity of the request named by its parent_header.msg_id);
+//  - publishes iopub messages (a mutex serialises the shell's pub socket: Python threads may print
+//    while the main thread publishes; the control thread publishes on the control's own socket);
+//  - sends input_request on stdin and waits for the reply (xeus blocks in recv; a SIGINT ends the
+//    wait through posix_interrupts::call_interruptibly);
+//  - stops the server once the core has answered a shutdown_request;
+//  - replaces xeus::xzmq_serializer::deserialize so that a multipart message with missing frames
+//    is rejected before xeus 2.4.1 reads past its end (libzmq aborts otherwise).
+// SIGINT is blocked in every thread xeus and ZeroMQ create (they inherit the main thread's mask,
+// see main.cpp and posix_interrupts); xeus's shell loop waits in zmq_poll on the main thread and
+// does not survive the EINTR a handled signal would cause there.
 #include "xeus_adapter.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <dlfcn.h>
 #include <pthread.h>
 
 #include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "xeus/xeus_context.hpp"
-#include "xeus/xhistory_manager.hpp"
-#include "xeus/xinterpreter.hpp"
-#include "xeus/xkernel.hpp"
 #include "xeus/xkernel_configuration.hpp"
+#include "xeus/xmiddleware.hpp"
 #include "xeus/xserver.hpp"
 #include "xeus/xserver_shell_main.hpp"
 #include "xeus/xzmq_serializer.hpp"
@@ -59,337 +48,304 @@ namespace nl = nlohmann;
 namespace kite::native {
 namespace {
 
-// ---- SIGINT mask of the main thread -------------------------------------------------------
+// The frame that wakes the control loop so that it sees the stop request (see stop_serving).
+// Recognised by the deserialize replacement below; harmless from anyone else.
+const char k_wake_frame[] = "kite-native:wake-control";
 
-sigset_t sigint_set() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    return set;
+// True on xeus's control thread while it handles a message.
+thread_local bool t_on_control = false;
+
+std::string string_field(const json& object, const char* key) {
+    if (!object.is_object()) return std::string();
+    auto it = object.find(key);
+    return (it != object.end() && it->is_string()) ? it->get<std::string>() : std::string();
 }
 
-void set_sigint_blocked(bool blocked) {
-    sigset_t set = sigint_set();
-    pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
-}
-
-// ---- the pieces shared by the interpreter adapter and the server decorator -------------------
-
-// The server builder xeus takes is a plain function pointer, so the decorator finds the adapter's
-// state through this process-wide bridge (one kernel per process).
-struct bridge {
-    std::function<void()> interrupt;
-    std::function<void()> before_busy;
-    std::function<void()> before_idle;
-    pthread_t main_thread{};  // where the shell loop runs (run_kernel's caller)
-    // execute_input published by xeus with xeus's count, held until the adapter knows the core's.
-    std::mutex held_mutex;
-    std::optional<xeus::xpub_message> held_execute_input;
-    // The core's count for the execute_reply being sent, if the core gave one.
-    std::optional<int> reply_count;
-    class interrupting_server* server = nullptr;
-};
-
-bridge& the_bridge() {
-    static bridge b;
-    return b;
-}
-
-std::string msg_type_of(const xeus::xmessage_base& msg) {
-    const nl::json& header = msg.header();
-    auto it = header.find("msg_type");
-    return (it != header.end() && it->is_string()) ? it->get<std::string>() : std::string();
-}
-
-// ---- the server decorator -------------------------------------------------------------------
-
-class interrupting_server final : public xeus::xserver {
+// SIGINT blocked in this thread for the scope. Sends from the main thread happen while a cell
+// runs with SIGINT unblocked; a handler running inside libzmq's send can make it fail with EINTR
+// (cppzmq throws), losing the message. Held back, the signal is delivered when the scope ends.
+class sigint_held {
 public:
-    explicit interrupting_server(std::unique_ptr<xeus::xserver> inner) : m_inner(std::move(inner)) {
-        m_inner->register_shell_listener([this](xeus::xmessage msg) { notify_shell_listener(std::move(msg)); });
-        m_inner->register_control_listener([this](xeus::xmessage msg) {
-            // xeus 2.4.1 answers interrupt_request itself (empty interrupt_reply) but never tells
-            // the interpreter: raise SIGINT first, then let xeus reply.
-            if (msg_type_of(msg) == "interrupt_request" && the_bridge().interrupt) {
-                the_bridge().interrupt();
-            }
-            notify_control_listener(std::move(msg));
-        });
-        m_inner->register_stdin_listener([this](xeus::xmessage msg) { notify_stdin_listener(std::move(msg)); });
-        m_inner->register_internal_listener([this](nl::json msg) { return notify_internal_listener(std::move(msg)); });
+    sigint_held() {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &set, &m_old);
     }
-
-    // Publishes the held execute_input with the core's count (main thread, before the cell runs).
-    void release_execute_input(std::optional<int> count) {
-        std::optional<xeus::xpub_message> held;
-        {
-            std::lock_guard<std::mutex> lock(the_bridge().held_mutex);
-            held.swap(the_bridge().held_execute_input);
-        }
-        if (!held) return;
-        nl::json content = held->content();
-        if (count) content["execution_count"] = *count;
-        std::string topic = held->topic();
-        nl::json header = held->header(), parent = held->parent_header(), metadata = held->metadata();
-        xeus::xpub_message msg(topic, std::move(header), std::move(parent), std::move(metadata),
-                               std::move(content), std::move(*held).buffers());
-        publish_now(std::move(msg), xeus::channel::SHELL);
-    }
-
+    ~sigint_held() { pthread_sigmask(SIG_SETMASK, &m_old, nullptr); }
+    sigint_held(const sigint_held&) = delete;
+    sigint_held& operator=(const sigint_held&) = delete;
 private:
-    void publish_now(xeus::xpub_message msg, xeus::channel c) {
-        std::lock_guard<std::mutex> lock(m_publish_mutex);
-        m_inner->publish(std::move(msg), c);
-    }
-
-    xeus::xcontrol_messenger& get_control_messenger_impl() override { return m_inner->get_control_messenger(); }
-
-    void send_shell_impl(xeus::xmessage msg) override {
-        auto& reply_count = the_bridge().reply_count;
-        if (reply_count && msg_type_of(msg) == "execute_reply") {
-            nl::json content = msg.content();
-            content["execution_count"] = *reply_count;
-            reply_count.reset();
-            nl::json header = msg.header(), parent = msg.parent_header(), metadata = msg.metadata();
-            auto ids = msg.identities();
-            msg = xeus::xmessage(ids, std::move(header), std::move(parent), std::move(metadata),
-                                 std::move(content), std::move(msg).buffers());
-        }
-        m_inner->send_shell(std::move(msg));
-    }
-    void send_control_impl(xeus::xmessage msg) override { m_inner->send_control(std::move(msg)); }
-    void send_stdin_impl(xeus::xmessage msg) override {
-        // xeus 2.4.1 writes the input_request flag as "pwd"; the protocol (and every frontend)
-        // reads "password".
-        if (msg_type_of(msg) == "input_request" && msg.content().contains("pwd")) {
-            nl::json content = msg.content();
-            content["password"] = content["pwd"];
-            content.erase("pwd");
-            nl::json header = msg.header(), parent = msg.parent_header(), metadata = msg.metadata();
-            auto ids = msg.identities();
-            msg = xeus::xmessage(ids, std::move(header), std::move(parent), std::move(metadata),
-                                 std::move(content), std::move(msg).buffers());
-        }
-        m_inner->send_stdin(std::move(msg));
-    }
-
-    void publish_impl(xeus::xpub_message msg, xeus::channel c) override {
-        if (c == xeus::channel::SHELL) {
-            const std::string type = msg_type_of(msg);
-            if (type == "execute_input") {
-                std::lock_guard<std::mutex> lock(the_bridge().held_mutex);
-                the_bridge().held_execute_input = std::move(msg);
-                return;
-            }
-            if (type == "status") announce_status(msg);
-        }
-        publish_now(std::move(msg), c);
-    }
-
-    // xeus 2.4.1 publishes `status: busy` (then `idle`) for a shell request from the shell loop,
-    // on the main thread, with the request as parent. Called before that status goes out and
-    // without any of our locks held (before_busy takes the GIL; a Python thread holding the GIL
-    // may be waiting for the publish mutex).
-    static void announce_status(const xeus::xpub_message& msg) {
-        auto& b = the_bridge();
-        if (!pthread_equal(pthread_self(), b.main_thread)) return;
-        const nl::json& parent = msg.parent_header();
-        auto pt = parent.find("msg_type");
-        if (pt == parent.end() || !pt->is_string() || pt->get<std::string>() != "execute_request") return;
-        auto st = msg.content().find("execution_state");
-        if (st == msg.content().end() || !st->is_string()) return;
-        const std::string state = st->get<std::string>();
-        try {
-            if (state == "busy" && b.before_busy) b.before_busy();
-            if (state == "idle" && b.before_idle) b.before_idle();
-        } catch (const std::exception& e) {
-            std::cerr << "kite-native: " << state << " hook failed: " << e.what() << std::endl;
-        }
-    }
-
-    void start_impl(xeus::xpub_message msg) override { m_inner->start(std::move(msg)); }
-    void abort_queue_impl(const listener& l, long polling_interval) override { m_inner->abort_queue(l, polling_interval); }
-    void stop_impl() override { m_inner->stop(); }
-    void update_config_impl(xeus::xconfiguration& config) const override { m_inner->update_config(config); }
-
-    std::unique_ptr<xeus::xserver> m_inner;
-    std::mutex m_publish_mutex;
+    sigset_t m_old;
 };
 
-std::unique_ptr<xeus::xserver> make_interrupting_server(xeus::xcontext& context, const xeus::xconfiguration& config,
-                                                        nl::json::error_handler_t eh) {
-    // Shell (and stdin) on the main thread, where CPython runs and handles signals; control on
-    // its own thread, so an interrupt_request is read while a cell runs.
-    auto server = std::make_unique<interrupting_server>(xeus::make_xserver_shell_main(context, config, eh));
-    the_bridge().server = server.get();
-    return server;
+xeus::buffer_sequence to_xeus_buffers(std::vector<std::string> buffers) {
+    xeus::buffer_sequence out;
+    out.reserve(buffers.size());
+    for (auto& b : buffers) out.emplace_back(b.begin(), b.end());
+    return out;
 }
 
-// ---- the interpreter adapter ----------------------------------------------------------------
+}  // namespace
 
-class adapter final : public xeus::xinterpreter, public kite::output_channel {
-public:
-    explicit adapter(kernel_hooks hooks) : m_hooks(std::move(hooks)) {}
+struct xeus_transport::impl {
+    explicit impl(kite::posix_interrupts& i) : interrupts(i) {}
 
-    kite::interpreter& core() { return *m_core; }
+    kite::posix_interrupts& interrupts;
+    xeus::xconfiguration config;
+    std::unique_ptr<xeus::xcontext_impl<zmq::context_t>> context;
+    std::unique_ptr<xeus::xserver> server;
+    kite::kernel_core* core = nullptr;
 
-    // kite::output_channel ---------------------------------------------------------------------
-    void publish(const std::string& msg_type, json content) override {
+    // ZeroMQ sockets are not thread-safe: the shell's pub socket is used by the main thread and
+    // by Python threads that print; the control thread has its own.
+    std::mutex shell_send_mutex;
+    std::mutex control_send_mutex;
+
+    std::mutex routes_mutex;
+    // Identities of the requests being handled, by channel and header.msg_id.
+    std::map<std::pair<bool, std::string>, xeus::xmessage::guid_list> routes;
+
+    std::atomic<bool> stopping{false};
+    std::optional<kite::message> stdin_reply;  // set by the stdin listener inside send_stdin
+
+    // xmessage -> kite::message; nullopt (logged) when the header is not a JSON object: there is
+    // nothing to answer to, and nothing of it may be echoed.
+    std::optional<kite::message> to_kite(xeus::xmessage& msg, const char* channel) {
+        if (!msg.header().is_object()) {
+            log(std::string("dropped a ") + channel + " message whose header is not a JSON object");
+            return std::nullopt;
+        }
+        kite::message m;
+        m.channel = channel;
+        m.header = msg.header();
+        if (msg.parent_header().is_object()) m.parent_header = msg.parent_header();
+        if (msg.metadata().is_object()) m.metadata = msg.metadata();
+        m.content = msg.content();  // the core validates it (MalformedRequest)
+        for (auto& b : std::move(msg).buffers()) m.buffers.emplace_back(b.begin(), b.end());
+        return m;
+    }
+
+    std::string route_key(const json& header) {
+        auto it = header.find("msg_id");
+        if (it == header.end()) return std::string();
+        return it->is_string() ? it->get<std::string>() : it->dump();
+    }
+
+    void handle(xeus::xmessage msg, bool control) {
+        if (msg.header() == json(k_wake_frame)) return;  // see stop_serving
+        const char* channel = control ? "control" : "shell";
+        auto m = to_kite(msg, channel);
+        if (!m) return;
+        const auto key = std::make_pair(control, route_key(m->header));
+        {
+            std::lock_guard<std::mutex> lock(routes_mutex);
+            routes[key] = msg.identities();
+        }
         try {
-            if (msg_type == "stream") {
-                publish_stream(content.value("name", "stdout"), content.value("text", ""));
-            } else if (msg_type == "display_data") {
-                display_data(value_or_object(content, "data"), value_or_object(content, "metadata"),
-                             value_or_object(content, "transient"));
-            } else if (msg_type == "update_display_data") {
-                update_display_data(value_or_object(content, "data"), value_or_object(content, "metadata"),
-                                    value_or_object(content, "transient"));
-            } else if (msg_type == "execute_result") {
-                publish_execution_result(content.value("execution_count", 0), value_or_object(content, "data"),
-                                         value_or_object(content, "metadata"));
-            } else if (msg_type == "error") {
-                publish_execution_error(content.value("ename", ""), content.value("evalue", ""),
-                                        content.value("traceback", std::vector<std::string>{}));
-            } else if (msg_type == "clear_output") {
-                clear_output(content.value("wait", false));
-            } else {
-                std::cerr << "kite-native: xeus 2.4.1 cannot publish '" << msg_type << "'" << std::endl;
-            }
+            core->handle(std::move(*m));
         } catch (const std::exception& e) {
-            std::cerr << "kite-native: publish " << msg_type << " failed: " << e.what() << std::endl;
+            log(std::string("handling a ") + channel + " message failed: " + e.what());
+        }
+        {
+            std::lock_guard<std::mutex> lock(routes_mutex);
+            routes.erase(key);
+        }
+        if (core->shutdown_requested()) stop_serving(control);
+    }
+
+    void on_stdin(xeus::xmessage msg) {
+        stdin_reply = to_kite(msg, "stdin");
+    }
+
+    // After the shutdown_reply: xeus's control loop ends after the message it is handling once
+    // stop() was called; then it stops the shell loop, and the main thread calls exit(0). For a
+    // shutdown_request that came on shell, the control loop is blocked in recv: wake it.
+    void stop_serving(bool from_control) {
+        if (stopping.exchange(true)) return;
+        server->stop();
+        if (from_control) return;
+        try {
+            zmq::socket_t wake(context->m_context, zmq::socket_type::dealer);
+            wake.set(zmq::sockopt::linger, 1000);
+            wake.connect(xeus::get_end_point(config.m_transport, config.m_ip, config.m_control_port));
+            wake.send(zmq::buffer(k_wake_frame, sizeof k_wake_frame - 1), zmq::send_flags::none);
+        } catch (const std::exception& e) {
+            log(std::string("cannot stop the control loop: ") + e.what());
         }
     }
 
-    kite::input_result input(const std::string& prompt, bool password) override {
+    // The identities of the request a reply (or input_request) answers.
+    std::optional<xeus::xmessage::guid_list> find_route(bool control, const json& parent_header) {
+        std::lock_guard<std::mutex> lock(routes_mutex);
+        auto it = routes.find(std::make_pair(control, route_key(parent_header)));
+        if (it == routes.end()) return std::nullopt;
+        return it->second;
+    }
+
+    void send(kite::message msg) {
+        if (msg.channel == "iopub") {
+            publish(std::move(msg));
+            return;
+        }
+        if (msg.channel != "shell" && msg.channel != "control") {
+            log("cannot send a " + msg.msg_type() + " on channel '" + msg.channel + "'");
+            return;
+        }
+        const bool control = msg.channel == "control";
+        auto ids = find_route(control, msg.parent_header);
+        if (!ids) {
+            log("dropped " + msg.msg_type() + ": no request in flight with msg_id " +
+                route_key(msg.parent_header));
+            return;
+        }
+        xeus::xmessage x(*ids, std::move(msg.header), std::move(msg.parent_header),
+                         std::move(msg.metadata), std::move(msg.content),
+                         to_xeus_buffers(std::move(msg.buffers)));
+        // A reply goes out on the socket its request came in on: that socket's own thread.
+        const sigint_held held;
+        if (control) {
+            std::lock_guard<std::mutex> lock(control_send_mutex);
+            server->send_control(std::move(x));
+        } else {
+            std::lock_guard<std::mutex> lock(shell_send_mutex);
+            server->send_shell(std::move(x));
+        }
+    }
+
+    void publish(kite::message msg) {
+        // The topic is informational for clients (they subscribe to everything); xeus and
+        // ipykernel use "<prefix>.<kernel id>.<msg_type>".
+        const std::string topic = "kernel." + string_field(msg.header, "session") + "." + msg.msg_type();
+        xeus::xpub_message x(topic, std::move(msg.header), std::move(msg.parent_header),
+                             std::move(msg.metadata), std::move(msg.content),
+                             to_xeus_buffers(std::move(msg.buffers)));
+        const sigint_held held;
+        if (t_on_control) {
+            std::lock_guard<std::mutex> lock(control_send_mutex);
+            server->publish(std::move(x), xeus::channel::CONTROL);
+        } else {
+            std::lock_guard<std::mutex> lock(shell_send_mutex);
+            server->publish(std::move(x), xeus::channel::SHELL);
+        }
+    }
+
+    static bool stale(const kite::message& reply, const std::string& request_id, const kite::message& request) {
+        const std::string answered = string_field(reply.parent_header, "msg_id");
+        if (!answered.empty()) return answered != request_id;
+        const auto sent = kite::posix_interrupts::parse_date(string_field(reply.header, "date"));
+        const auto cell = kite::posix_interrupts::parse_date(string_field(request.parent_header, "date"));
+        return sent && cell && *sent < *cell;
+    }
+
+    kite::input_result request_input(const kite::message& request) {
         kite::input_result result;
-        if (!m_allow_stdin) {
-            result.supported = false;
+        auto ids = find_route(false, request.parent_header);
+        if (!ids) {
+            result.supported = false;  // no shell request to ask on behalf of
             return result;
         }
-        register_input_handler([&result](const std::string& value) { result.value = value; });
-        try {
-            // Sends input_request on stdin and blocks in recv on the stdin socket (xeus's shell
-            // thread, which is the main thread) until the reply arrives. A signal handled by
-            // CPython makes that recv fail with EINTR, which cppzmq throws.
-            input_request(prompt, password);
-        } catch (const zmq::error_t& e) {
-            if (e.num() == EINTR) {
-                result.signal = SIGINT;
-            } else {
-                std::cerr << "kite-native: input_request failed: " << e.what() << std::endl;
+        // xeus 2.4.1 sends, then blocks in recv on the stdin socket and hands the one message it
+        // receives to the stdin listener (synchronously, on this thread). It gives no way to read
+        // again without sending (ipykernel drains the socket first): a reply for an earlier
+        // request that a signal cut short, answered late, makes us ask again, under a new msg_id
+        // (clients reject a message whose signature they have seen). Such a reply names another
+        // request as its parent, or, without a parent (jupyter_client's KernelClient.input sends
+        // none), is dated before the execute_request this input belongs to (both dates are the
+        // client's clock).
+        json header = request.header;
+        const std::string first_id = string_field(header, "msg_id");
+        for (int attempt = 0; attempt < 8; ++attempt) {
+            if (attempt > 0) header["msg_id"] = first_id + "-" + std::to_string(attempt);
+            const std::string request_id = string_field(header, "msg_id");
+            stdin_reply.reset();
+            bool eintr = false;
+            int signal = 0;
+            try {
+                signal = interrupts.call_interruptibly([&] {
+                    xeus::xmessage x(*ids, header, request.parent_header,
+                                     request.metadata, request.content,
+                                     to_xeus_buffers(request.buffers));
+                    try {
+                        server->send_stdin(std::move(x));
+                        return true;
+                    } catch (const zmq::error_t& e) {
+                        if (e.num() != EINTR) throw;
+                        eintr = true;
+                        return false;
+                    }
+                });
+            } catch (const std::exception& e) {
+                log(std::string("input_request failed: ") + e.what());
                 result.supported = false;
+                return result;
             }
-        } catch (const std::exception& e) {
-            std::cerr << "kite-native: input_request failed: " << e.what() << std::endl;
-            result.supported = false;
+            if (signal) {
+                result.signal = signal;
+                return result;
+            }
+            if (eintr) continue;  // woken by a signal no Python handler saw: ask again
+            if (!stdin_reply) {
+                log("an unreadable stdin message ended the wait for input; asking again");
+                continue;
+            }
+            if (stdin_reply->msg_type() != "input_reply" || stale(*stdin_reply, request_id, request)) {
+                log("ignored a stale " + stdin_reply->msg_type() + " (not for input_request " +
+                    request_id + "); asking again");
+                continue;
+            }
+            result.value = string_field(stdin_reply->content, "value");
+            return result;
         }
-        register_input_handler(nullptr);
+        log("no usable input_reply after 8 requests; answering with an empty string");
         return result;
     }
 
-private:
-    static json value_or_object(const json& content, const char* key) {
-        auto it = content.find(key);
-        return (it != content.end() && !it->is_null()) ? *it : json::object();
-    }
-
-    // xeus::xinterpreter -----------------------------------------------------------------------
-    void configure_impl() override {
-        m_core = m_hooks.make_interpreter(*this);
-        m_core->configure();
-        if (m_hooks.after_configure) m_hooks.after_configure();
-        // kernel_info is static; xeus may also ask for it on the control thread (2.4.1 routes
-        // every known request on both channels), where the core must not be called.
-        m_kernel_info = m_core->kernel_info_request();
-    }
-
-    nl::json execute_request_impl(int /*xeus_count*/, const std::string& code, bool silent, bool store_history,
-                                  nl::json user_expressions, bool allow_stdin) override {
-        // xeus already published execute_input with its own counter; the server decorator held
-        // it back. The core counts like IPython: only stored executions advance the count.
-        if (!silent) {
-            auto server = the_bridge().server;
-            if (server) server->release_execute_input(m_core_count + (store_history ? 1 : 0));
-        }
-        m_allow_stdin = allow_stdin;
-        // No discard here: stale signals were dropped before `busy` went out (hooks.before_busy);
-        // a SIGINT pending now was sent for this cell and is delivered as soon as it is unblocked.
-        set_sigint_blocked(false);
-        json reply;
-        try {
-            reply = m_core->execute_request(code, silent, store_history, user_expressions, allow_stdin);
-        } catch (...) {
-            set_sigint_blocked(true);
-            throw;
-        }
-        set_sigint_blocked(true);
-        m_allow_stdin = false;
-        auto it = reply.find("execution_count");
-        if (it != reply.end() && it->is_number_integer()) {
-            m_core_count = it->get<int>();
-            the_bridge().reply_count = m_core_count;
-        }
-        return reply;
-    }
-
-    nl::json complete_request_impl(const std::string& code, int cursor_pos) override {
-        return m_core->complete_request(code, cursor_pos);
-    }
-    nl::json inspect_request_impl(const std::string& code, int cursor_pos, int detail_level) override {
-        return m_core->inspect_request(code, cursor_pos, detail_level);
-    }
-    nl::json is_complete_request_impl(const std::string& code) override { return m_core->is_complete_request(code); }
-    nl::json kernel_info_request_impl() override { return m_kernel_info; }
-
-    void shutdown_request_impl() override {
-        // Called on xeus's control thread. xeus then stops the server and ends the process with
-        // exit(0) from the main thread; the core's shutdown runs there (atexit), on the thread
-        // that owns CPython. xeus 2.4.1 does not pass the restart flag to the interpreter.
-        s_shutdown_core = m_core.get();
-        static bool registered = false;
-        if (!registered) {
-            registered = true;
-            std::atexit([] {
-                if (s_shutdown_core) s_shutdown_core->shutdown_request(false);
-            });
-        }
-    }
-
-    kernel_hooks m_hooks;
-    std::unique_ptr<kite::interpreter> m_core;
-    json m_kernel_info;
-    int m_core_count = 0;
-    bool m_allow_stdin = false;
-    static kite::interpreter* s_shutdown_core;
+    static void log(const std::string& text) { std::cerr << "kite-native: " << text << std::endl; }
 };
 
-kite::interpreter* adapter::s_shutdown_core = nullptr;
-
-// history_request -> the core (xeus 2.4.1 answers it from an xhistory_manager).
-class history_forwarder final : public xeus::xhistory_manager {
-public:
-    explicit history_forwarder(adapter& a) : m_adapter(a) {}
-
-private:
-    void configure_impl() override {}
-    void store_inputs_impl(int, int, const std::string&, const std::string&) override {}
-    nl::json get_tail_impl(int n, bool raw, bool output) const override {
-        return ask({{"hist_access_type", "tail"}, {"n", n}, {"raw", raw}, {"output", output}});
+xeus_transport::xeus_transport(const std::string& connection_file, kite::posix_interrupts& interrupts)
+    : m(std::make_unique<impl>(interrupts)) {
+    try {
+        m->config = xeus::load_configuration(connection_file);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("cannot read connection file " + connection_file + ": " + e.what());
     }
-    nl::json get_range_impl(int session, int start, int stop, bool raw, bool output) const override {
-        return ask({{"hist_access_type", "range"}, {"session", session}, {"start", start}, {"stop", stop},
-                    {"raw", raw}, {"output", output}});
-    }
-    nl::json search_impl(const std::string& pattern, bool raw, bool output, int n, bool unique) const override {
-        return ask({{"hist_access_type", "search"}, {"pattern", pattern}, {"raw", raw}, {"output", output},
-                    {"n", n}, {"unique", unique}});
-    }
-    nl::json ask(const nl::json& content) const { return m_adapter.core().history_request(content); }
+    m->context = xeus::make_context<zmq::context_t>();
+    // Invalid UTF-8 in a string the core produces is replaced rather than failing the send.
+    m->server = xeus::make_xserver_shell_main(*m->context, m->config, nl::json::error_handler_t::replace);
+    m->server->register_shell_listener([this](xeus::xmessage msg) { m->handle(std::move(msg), false); });
+    m->server->register_control_listener([this](xeus::xmessage msg) {
+        t_on_control = true;
+        m->handle(std::move(msg), true);
+    });
+    m->server->register_stdin_listener([this](xeus::xmessage msg) { m->on_stdin(std::move(msg)); });
+    // xeus's control messenger (debugger plumbing) is not used.
+    m->server->register_internal_listener([](nl::json) { return nl::json::object(); });
+}
 
-    adapter& m_adapter;
-};
+xeus_transport::~xeus_transport() = default;
+
+void xeus_transport::send(kite::message msg) { m->send(std::move(msg)); }
+
+kite::input_result xeus_transport::request_input(kite::message request) { return m->request_input(request); }
+
+void xeus_transport::log(const std::string& text) { impl::log(text); }
+
+int xeus_transport::serve(kite::kernel_core& core) {
+    m->core = &core;
+    kite::message start = core.starting_message();
+    const std::string topic = "kernel." + string_field(start.header, "session") + ".status";
+    xeus::xpub_message x(topic, std::move(start.header), std::move(start.parent_header),
+                         std::move(start.metadata), std::move(start.content),
+                         to_xeus_buffers(std::move(start.buffers)));
+    m->server->start(std::move(x));  // xeus 2.4.1 calls exit(0) when the shell loop stops
+    return 0;
+}
 
 // ---- malformed multipart messages ------------------------------------------------------------
+
+namespace {
 
 // xeus 2.4.1 reads a request as [identities...] <IDS|MSG> signature header parent metadata content
 // [buffers...] and pops those five frames without checking that they exist: a message with
@@ -417,6 +373,13 @@ void check_frames(const zmq::multipart_t& wire_msg) {
                              std::to_string(n) + " frame(s)");
 }
 
+bool is_wake(const zmq::multipart_t& wire_msg) {
+    const std::size_t len = sizeof k_wake_frame - 1;
+    if (wire_msg.size() != 2) return false;  // ROUTER: [identity, frame]
+    const zmq::message_t& f = wire_msg[1];
+    return f.size() == len && std::memcmp(f.data(), k_wake_frame, len) == 0;
+}
+
 using deserialize_fn = xeus::xmessage (*)(zmq::multipart_t&, const xeus::xauthentication&);
 
 deserialize_fn xeus_deserialize() {
@@ -427,40 +390,15 @@ deserialize_fn xeus_deserialize() {
 }
 
 }  // namespace
-
-void block_sigint_before_startup() { set_sigint_blocked(true); }
-
-int run_kernel(const std::string& connection_file, kernel_hooks hooks) {
-    set_sigint_blocked(true);  // idempotent; see block_sigint_before_startup
-    the_bridge().interrupt = hooks.interrupt;
-    the_bridge().before_busy = hooks.before_busy;
-    the_bridge().before_idle = hooks.before_idle;
-    the_bridge().main_thread = pthread_self();
-
-    xeus::xconfiguration config;
-    try {
-        config = xeus::load_configuration(connection_file);
-    } catch (const std::exception& e) {
-        std::cerr << "kite-native: cannot read connection file " << connection_file << ": " << e.what() << std::endl;
-        return 2;
-    }
-
-    auto context = xeus::make_context<zmq::context_t>();
-    auto interp = std::make_unique<adapter>(std::move(hooks));
-    auto history = std::make_unique<history_forwarder>(*interp);
-    // The xkernel constructor calls configure() (CPython starts there) before any xeus thread.
-    xeus::xkernel kernel(config, xeus::get_user_name(), std::move(context), std::move(interp),
-                         make_interrupting_server, std::move(history));
-    kernel.start();  // xeus 2.4.1 calls exit(0) when the shell loop stops
-    return 0;
-}
-
 }  // namespace kite::native
 
 // Preempts libxeus's xzmq_serializer::deserialize (libxeus calls it through its PLT, from
 // xserver_zmq_split::deserialize, for the shell, control and stdin sockets): validates the
-// frames, then hands over to xeus's parser.
+// frames, then hands over to xeus's parser. The wake frame becomes a message whose header is that
+// string, which the listeners drop without a word.
 xeus::xmessage xeus::xzmq_serializer::deserialize(zmq::multipart_t& wire_msg, const xeus::xauthentication& auth) {
+    if (kite::native::is_wake(wire_msg))
+        return xeus::xmessage({}, nl::json(kite::native::k_wake_frame), nl::json::object(), nl::json::object(), nl::json::object(), {});
     kite::native::check_frames(wire_msg);
     auto fn = kite::native::xeus_deserialize();
     if (!fn) throw std::runtime_error("kite-native: libxeus's xzmq_serializer::deserialize not found");

@@ -40,6 +40,8 @@ def setup():
     sys.unraisablehook = _kite.unraisablehook  # re-delivers interrupts a callback swallowed
     builtins.input = stdin.input
     builtins.display = display
+    builtins.exit = runner.Exit("exit")
+    builtins.quit = runner.Exit("quit")
     hooks = _kite.importer
     hooks.when_imported("getpass", _patch_getpass)
     hooks.when_imported("linecache", runner.patch_linecache)

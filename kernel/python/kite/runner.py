@@ -15,6 +15,7 @@ for _name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 
 _unstored = 0  # cells run without history, for unique filenames
+payload = []  # the running cell's reply payloads (exit() adds ask_exit), as in ipykernel
 _compile_flags = 0  # __future__ imports of earlier cells stay in force, as in IPython
 _loop = None
 ns = sys.modules["__main__"].__dict__
@@ -145,6 +146,20 @@ def _run_cell(code, filename, count, show_result, store):
         _record_out(count, value, data)
 
 
+class Exit:
+    """`exit()` / `quit()` in a cell, as in ipykernel: the reply asks the frontend to shut the
+    kernel down (payload ask_exit) instead of raising SystemExit into the user's cell."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return "Use %s() to ask the frontend to stop this kernel." % self._name
+
+    def __call__(self, keep_kernel=False):
+        payload.append({"source": "ask_exit", "keepkernel": bool(keep_kernel)})
+
+
 def user_expressions(expressions):
     results = {}
     for name, expr in expressions.items():
@@ -171,6 +186,7 @@ def execute(code, silent=False, store_history=True, expressions=None, allow_stdi
         filename = "<cell-%d.%d>" % (count, _unstored)
     _register_source(filename, code)
     stdin.allowed = allow_stdin
+    del payload[:]
     try:
         show = not silent and not _ends_with_semicolon(code)
         _run_cell(code, filename, count, show, store)
@@ -185,4 +201,4 @@ def execute(code, silent=False, store_history=True, expressions=None, allow_stdi
         iopub.flush()
     results = user_expressions(expressions or {})
     iopub.flush()
-    return {"status": "ok", "user_expressions": results, "payload": []}
+    return {"status": "ok", "user_expressions": results, "payload": list(payload)}
