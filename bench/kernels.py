@@ -1,4 +1,5 @@
-"""Part 2: the kernels, driven through jupyter_client exactly as a Jupyter front end does.
+"""Part 2: the kernels, driven through jupyter_client exactly as a Jupyter front end does (with
+the test suite's driver, tests/driver.py).
 
     .venv/bin/python bench/kernels.py [--out build/bench/kernels.json] [--quick] [--kernels kite-node,python3]
 
@@ -26,12 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("JUPYTER_PATH", str(ROOT / "build/share/jupyter"))
-clock = time.perf_counter
+sys.path.insert(0, str(ROOT / "tests"))
+from driver import Kernel, clock  # noqa: E402  (the test suite's jupyter_client driver)
 
 
 def log(*a):
@@ -94,85 +95,24 @@ def tree_cpu_seconds(pid):
     return total
 
 
-class Kernel:
-    def __init__(self, name):
-        self.name = name
-        self.km = None
-        self.kc = None
+def start(name):
+    """A started kernel (tests/driver.py), its output appended to build/bench/kernel-<name>.log."""
+    return Kernel.start(name, startup_timeout=60, log=ROOT / f"build/bench/kernel-{name}.log")
 
-    def start(self):
-        """returns ms from spawn to kernel_info_reply"""
-        self.km = KernelManager(kernel_name=self.name)
-        logdir = ROOT / "build/bench"
-        logdir.mkdir(parents=True, exist_ok=True)
-        self.stderr = open(logdir / f"kernel-{self.name}.log", "ab")
-        t0 = clock()
-        self.km.start_kernel(stderr=self.stderr, stdout=self.stderr)
-        self.kc = self.km.blocking_client()
-        self.kc.start_channels()
-        msg_id = self.kc.kernel_info()
-        while True:
-            m = self.kc.get_shell_msg(timeout=60)
-            if m["parent_header"].get("msg_id") == msg_id:
-                break
-        t = (clock() - t0) * 1000
-        self.info = m["content"]
-        self.drain()
-        return t
 
-    def pid(self):
-        return self.km.provisioner.process.pid
-
-    def drain(self, timeout=0.05):
-        n = 0
-        for get in (self.kc.get_iopub_msg, self.kc.get_stdin_msg):
-            while True:
-                try:
-                    get(timeout=timeout)
-                    n += 1
-                except Exception:
-                    break
-        return n
-
-    def wait_reply(self, msg_id, timeout=60):
-        deadline = clock() + timeout
-        while True:
-            m = self.kc.get_shell_msg(timeout=max(0.001, deadline - clock()))
-            if m["parent_header"].get("msg_id") == msg_id:
-                return m
-
-    def wait_idle(self, msg_id, timeout=30):
-        deadline = clock() + timeout
-        while clock() < deadline:
-            m = self.kc.get_iopub_msg(timeout=max(0.001, deadline - clock()))
-            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-                return
-        raise TimeoutError("no idle")
-
-    def run(self, code, timeout=120):
-        msg_id = self.kc.execute(code, store_history=False)
-        r = self.wait_reply(msg_id, timeout)
-        self.wait_idle(msg_id)
-        if r["content"]["status"] != "ok":
-            raise RuntimeError(f"{self.name}: {code[:60]!r}: {r['content'].get('ename')} {r['content'].get('evalue')}")
-        return r
-
-    def stop(self):
-        try:
-            self.kc.stop_channels()
-            self.km.shutdown_kernel(now=False)
-        except Exception as e:  # the measurement is done; a slow shutdown is not ours to time
-            log(f"{self.name}: shutdown: {e}")
-            self.km.shutdown_kernel(now=True)
-        self.stderr.close()
+def run(k, code, timeout=120):
+    r = k.execute(code, timeout, store_history=False)
+    if r.reply is None or r.status != "ok":
+        raise RuntimeError(f"{k.name}: {code[:60]!r}: {r.describe()}")
+    return r
 
 
 def bench_start(name, reps):
     out = []
     for _ in range(reps):
-        k = Kernel(name)
-        out.append(k.start())
-        k.stop()
+        k = start(name)
+        out.append(k.startup_seconds * 1000)
+        k.shutdown()
     log(f"{name}: start {[round(x) for x in out]} ms")
     return out
 
@@ -180,14 +120,11 @@ def bench_start(name, reps):
 def bench_one_plus_one(k, reps):
     out = []
     for _ in range(5):
-        k.run("1+1")
+        run(k, "1+1")
     for _ in range(reps):
-        t0 = clock()
-        msg_id = k.kc.execute("1+1", store_history=False)
-        r = k.wait_reply(msg_id)
-        out.append((clock() - t0) * 1000)
-        k.wait_idle(msg_id)
-        assert r["content"]["status"] == "ok"
+        r = run(k, "1+1")
+        out.append((r.reply_time - r.sent_time) * 1000)
+        k.results.pop(r.msg_id)
     log(f"{k.name}: 1+1 median {statistics.median(out):.2f} ms")
     return out
 
@@ -196,40 +133,21 @@ def bench_print(k, reps, lines=10000):
     res = {"last_stream_ms": [], "reply_ms": [], "messages": [], "bytes_ok": []}
     expected = "".join(f"{i}\n" for i in range(lines))
     for _ in range(reps):
-        t0 = clock()
-        msg_id = k.kc.execute(f"for i in range({lines}): print(i)", store_history=False)
-        text, n, t_last, t_reply, idle = [], 0, None, None, False
-        got = 0
-        while t_last is None or t_reply is None or not idle:
-            if t_reply is None:
-                try:
-                    m = k.kc.get_shell_msg(timeout=0)
-                    if m["parent_header"].get("msg_id") == msg_id:
-                        t_reply = clock()
-                        continue
-                except Exception:
-                    pass
-            try:
-                m = k.kc.get_iopub_msg(timeout=0.01)
-            except Exception:
-                if clock() - t0 > 120:
-                    raise TimeoutError(f"{k.name}: print 10k did not finish")
-                continue
-            if m["parent_header"].get("msg_id") != msg_id:
-                continue
-            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-                idle = True
-            if m["msg_type"] != "stream":
-                continue
-            n += 1
-            text.append(m["content"]["text"])
-            got += len(m["content"]["text"])
-            if got >= len(expected):
-                t_last = clock()
-        res["last_stream_ms"].append((t_last - t0) * 1000)
-        res["reply_ms"].append((t_reply - t0) * 1000)
-        res["messages"].append(n)
-        res["bytes_ok"].append("".join(text) == expected)
+        r = run(k, f"for i in range({lines}): print(i)")
+        k.results.pop(r.msg_id)
+        got, t_last = 0, None
+        for m, t in zip(r.iopub, r.iopub_times):
+            if m["msg_type"] == "stream":
+                got += len(m["content"]["text"])
+                if got >= len(expected):
+                    t_last = t  # the message that carries the last line
+                    break
+        if t_last is None:
+            raise RuntimeError(f"{k.name}: print 10k: {got} of {len(expected)} characters arrived")
+        res["last_stream_ms"].append((t_last - r.sent_time) * 1000)
+        res["reply_ms"].append((r.reply_time - r.sent_time) * 1000)
+        res["messages"].append(len(r.of_type("stream")))
+        res["bytes_ok"].append(r.stream_text() == expected)
     log(f"{k.name}: print 10k last stream {[round(x) for x in res['last_stream_ms']]} ms, messages {res['messages']}")
     return res
 
@@ -246,59 +164,39 @@ CASES = {
 def bench_interrupt(k, case, reps):
     setup, code = CASES[case]
     if setup:
-        k.run(setup)
+        run(k, setup)
     lat, outcomes = [], {}
     for _ in range(reps):
-        stdin = case == "input"
-        msg_id = k.kc.execute(code, store_history=False, allow_stdin=stdin)
         # wait until the cell is running (input: until the kernel asks for input)
-        if stdin:
-            while True:
-                m = k.kc.get_stdin_msg(timeout=30)
-                if m["msg_type"] == "input_request":
-                    break
-        else:
-            while True:
-                m = k.kc.get_iopub_msg(timeout=30)
-                if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
-                    break
-        time.sleep(random.uniform(0.02, 0.08))
+        msg_id = k.start_cell(code, stdin=case == "input", store_history=False)
+        k.idle_for(random.uniform(0.02, 0.08))
         t0 = clock()
-        k.km.interrupt_kernel()
-        try:
-            r = k.wait_reply(msg_id, timeout=10)
-        except Exception:
+        k.interrupt("mode")
+        r = k.collect(msg_id, 10)
+        k.results.pop(msg_id)
+        if r.reply is None:
             outcomes["no reply within 10 s"] = outcomes.get("no reply within 10 s", 0) + 1
             lat.append(None)
             log(f"{k.name}: {case}: no reply within 10 s of the interrupt; restarting the kernel")
-            k.km.restart_kernel(now=True)
-            k.kc.stop_channels()
-            k.kc = k.km.blocking_client()
-            k.kc.start_channels()
-            k.kc.wait_for_ready(timeout=60)
+            k.restart()
             if setup:
-                k.run(setup)
+                run(k, setup)
             continue
-        t = (clock() - t0) * 1000
-        c = r["content"]
-        key = c.get("ename") if c["status"] == "error" else c["status"]
+        key = r.content.get("ename") if r.status == "error" else r.status
         outcomes[key] = outcomes.get(key, 0) + 1
-        lat.append(t if key == "KeyboardInterrupt" else None)
-        k.wait_idle(msg_id)
-        k.drain(0)
+        lat.append((r.reply_time - t0) * 1000 if key == "KeyboardInterrupt" else None)
     s = stats(lat)
     log(f"{k.name}: interrupt {case}: median {s['median'] and round(s['median'], 2)} ms, max {s['max'] and round(s['max'], 2)} ms, {outcomes}")
     return {"code": code, "latency_ms": lat, "outcomes": outcomes}
 
 
 def bench_cpu_sleep(k, reps, seconds=5):
-    k.run("import time")
+    run(k, "import time")
     out = []
-    pid = k.pid()
     for _ in range(reps):
-        c0, t0 = tree_cpu_seconds(pid), clock()
-        k.run(f"time.sleep({seconds})")
-        out.append((tree_cpu_seconds(pid) - c0) / (clock() - t0) * 100)
+        c0, t0 = tree_cpu_seconds(k.pid), clock()
+        run(k, f"time.sleep({seconds})")
+        out.append((tree_cpu_seconds(k.pid) - c0) / (clock() - t0) * 100)
     log(f"{k.name}: CPU during time.sleep({seconds}): {[round(x, 1) for x in out]} % of a core")
     return out
 
@@ -330,8 +228,7 @@ def main():
     for n in specs:
         res = result["kernels"][n] = {}
         res["start_ms"] = bench_start(n, R["start"])
-        k = Kernel(n)
-        k.start()
+        k = start(n)
         res["implementation"] = k.info.get("implementation"), k.info.get("language_info", {}).get("version")
         try:
             res["one_plus_one_ms"] = bench_one_plus_one(k, R["one"])
@@ -340,7 +237,7 @@ def main():
             res["interrupt"] = {c: bench_interrupt(k, c, reps) for c in CASES}
             res["cpu_during_sleep_pct"] = bench_cpu_sleep(k, R["cpu"])
         finally:
-            k.stop()
+            k.shutdown()
     result["machine_after"] = machine()
     # summaries and ratios (same run)
     summ = {}

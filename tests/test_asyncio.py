@@ -79,11 +79,9 @@ def test_gather_runs_concurrently(k: Kernel) -> None:
 
 
 def _interrupt(k: Kernel, code: str):
-    msg_id = k.send_execute(code)
-    r = k.results[msg_id]
-    assert k.wait_for(lambda: bool(r.execute_input) or r.reply is not None, 30)
-    k.wait_for(lambda: False, DELAY)
-    assert r.reply is None, f"[{k.name}] cell ended before the interrupt: {r.describe()}"
+    msg_id = k.start_cell(code)
+    k.idle_for(DELAY)
+    assert k.results[msg_id].reply is None, f"[{k.name}] cell ended before the interrupt"
     t0 = time.monotonic()
     k.interrupt("mode")
     r = k.collect(msg_id, REPLY_TIMEOUT)

@@ -8,8 +8,9 @@ Paths (parameter `path`):
 
 Every case sets `x = 41` first, interrupts 0.3 s after the cell started (execute_input seen, or
 the input_request for the stdin case) and asserts: the execute_reply (KeyboardInterrupt error,
-or ok for the handler/ignore cases), interrupt-to-reply time < 1 s (generous; the benchmarks
-measure the real figure), an `error` message on iopub, idle afterwards, and `x + 1` == 42.
+the handler's own exception, or ok for the handler/ignore cases), interrupt-to-reply time < 1 s
+(generous; the benchmarks measure the real figure), an `error` message on iopub, the
+interrupt_reply when the path was an interrupt_request, idle afterwards, and `x + 1` == 42.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ REPLY_TIMEOUT = 10.0  # how long we wait at all before calling it a hang
 @dataclass
 class Case:
     code: str
-    expect: str = "KeyboardInterrupt"  # or "ok"
+    expect: str = "KeyboardInterrupt"  # the reply's ename, or "ok"
     stdin: bool = False
     stdout_has: str = ""
     # for "ok" cases: the cell ends by itself at about this many seconds after the interrupt
@@ -56,6 +57,20 @@ try:
 finally:
     signal.signal(signal.SIGINT, _old)
 print('loop ended', flush=True)
+"""
+
+HANDLER_RAISES = """\
+import signal
+class KiteStop(Exception):
+    pass
+def _raise(signum, frame):
+    raise KiteStop('custom')
+_old = signal.signal(signal.SIGINT, _raise)
+try:
+    import time
+    time.sleep(600)
+finally:
+    signal.signal(signal.SIGINT, _old)
 """
 
 IGNORED = """\
@@ -92,6 +107,7 @@ CASES = {
     "sleep600": Case("import time\ntime.sleep(600)"),
     "input_pending": Case("input('waiting: ')", stdin=True),
     "custom_handler": Case(CUSTOM_HANDLER, expect="ok", stdout_has="handler ran 2"),
+    "handler_raises": Case(HANDLER_RAISES, expect="KiteStop"),
     "sig_ign": Case(IGNORED, expect="ok", stdout_has="ignored ok", natural_end=1.5),
     "import_loop": Case(IMPORT_LOOP),
     "heavy_output": Case(HEAVY_OUTPUT),
@@ -102,28 +118,20 @@ def _path(k: Kernel, path: str) -> str:
     return "mode" if path == "mode" else k.other_interrupt_path()
 
 
-def start_cell(k: Kernel, code: str, stdin: bool = False) -> str:
-    """Send a cell and return once it is running (execute_input seen / input_request seen)."""
-    msg_id = k.send_execute(code, allow_stdin=stdin)
-    r = k.results[msg_id]
-    if stdin:
-        ok = k.wait_for(lambda: bool(r.stdin) or r.reply is not None, 30)
-        assert ok and r.stdin, f"[{k.name}] no input_request: {r.describe()}"
-    else:
-        ok = k.wait_for(lambda: bool(r.execute_input) or r.reply is not None, 30)
-        assert ok and r.execute_input, f"[{k.name}] cell did not start: {r.describe()}"
-    assert r.reply is None, f"[{k.name}] cell ended before the interrupt: {r.describe()}"
-    return msg_id
-
-
 def interrupt_and_collect(k: Kernel, msg_id: str, path: str, delay: float = DELAY):
-    k.wait_for(lambda: False, delay)  # keep reading iopub while waiting
+    k.idle_for(delay)  # keep reading iopub while waiting
     t0 = time.monotonic()
-    k.interrupt(path)
+    control = k.interrupt(path)
     r = k.collect(msg_id, REPLY_TIMEOUT)
     assert r.reply is not None, (
         f"[{k.name}] no execute_reply {REPLY_TIMEOUT}s after the interrupt ({path}): hang. "
         f"{r.describe()}")
+    if control is not None:
+        ctl = k.collect(control, 5, need_idle=False)
+        assert ctl.reply is not None, f"[{k.name}] no interrupt_reply on control"
+        assert ctl.reply["msg_type"] == "interrupt_reply", ctl.reply["msg_type"]
+        # the spec's interrupt_reply content is {}; ipykernel and kite add status ok
+        assert ctl.content.get("status", "ok") == "ok", ctl.content
     return r, r.reply_time - t0
 
 
@@ -131,12 +139,13 @@ def assert_survived(k: Kernel) -> None:
     assert k.expr("x + 1") == "42", f"[{k.name}] state lost after the interrupt"
 
 
-def assert_keyboard_interrupt(k: Kernel, r, latency: float, path: str) -> None:
-    assert r.status == "error", f"[{k.name}] expected KeyboardInterrupt, got {r.describe()}"
-    assert r.content["ename"] == "KeyboardInterrupt", r.describe()
+def assert_interrupted(k: Kernel, r, latency: float, path: str,
+                       ename: str = "KeyboardInterrupt") -> None:
+    assert r.status == "error", f"[{k.name}] expected {ename}, got {r.describe()}"
+    assert r.content["ename"] == ename, r.describe()
     errs = r.errors()
     assert len(errs) == 1, f"[{k.name}] expected one iopub error message: {r.describe()}"
-    assert errs[0]["content"]["ename"] == "KeyboardInterrupt"
+    assert errs[0]["content"]["ename"] == ename
     assert latency < MAX_LATENCY, f"[{k.name}] interrupt ({path}) -> reply took {latency:.3f}s"
     assert r.idle, f"[{k.name}] no idle status after the interrupted cell"
 
@@ -147,14 +156,14 @@ def test_interrupt(k: Kernel, case: str, path: str) -> None:
     c = CASES[case]
     how = _path(k, path)
     k.execute_ok("x = 41")
-    msg_id = start_cell(k, c.code, c.stdin)
+    msg_id = k.start_cell(c.code, c.stdin)
     try:
         r, latency = interrupt_and_collect(k, msg_id, how)
     finally:
         if k.results[msg_id].reply is None:
             k.ensure_responsive()
-    if c.expect == "KeyboardInterrupt":
-        assert_keyboard_interrupt(k, r, latency, how)
+    if c.expect != "ok":
+        assert_interrupted(k, r, latency, how, c.expect)
     else:
         assert r.status == "ok", f"[{k.name}] {case}: expected ok, got {r.describe()}"
         assert r.errors() == [], f"[{k.name}] {case}: unexpected error {r.describe()}"
@@ -179,12 +188,38 @@ def test_interrupt(k: Kernel, case: str, path: str) -> None:
     assert r2.status == "ok", f"[{k.name}] stray interrupt in the next cell: {r2.describe()}"
 
 
+def test_interrupt_request_is_answered_on_control(k: Kernel) -> None:
+    # KernelManager.interrupt_kernel() sends interrupt_request from its own socket (the reply is
+    # not seen): this sends it from the client, as a frontend's control channel would.
+    k.execute_ok("x = 41")
+    msg_id = k.start_cell("while True:\n    pass")
+    r, latency = interrupt_and_collect(k, msg_id, "control")
+    assert_interrupted(k, r, latency, "control")
+    assert_survived(k)
+
+
+def test_stdin_after_an_interrupted_input(k: Kernel) -> None:
+    k.execute_ok("x = 41")
+    msg_id = k.start_cell("v = input('never answered: ')", stdin=True)
+    r, latency = interrupt_and_collect(k, msg_id, "mode")
+    assert_interrupted(k, r, latency, "mode")
+    assert_survived(k)
+    # a late answer to the abandoned prompt is ignored and does not disturb the next input
+    k.input("late")
+    msg_id = k.start_cell("v = input('again: ')", stdin=True)
+    assert k.results[msg_id].stdin[0]["content"]["prompt"] == "again: "
+    k.input("fresh ü ✓")
+    r = k.collect(msg_id)
+    assert r.reply is not None and r.status == "ok", f"[{k.name}] {r.describe()}"
+    assert k.expr("v") == repr("fresh ü ✓"), f"[{k.name}] the late answer reached the next input()"
+
+
 @pytest.mark.parametrize("path", ["mode", "other"])
 def test_interrupt_while_idle(k: Kernel, path: str) -> None:
     how = _path(k, path)
     k.execute_ok("x = 41")
     k.interrupt(how)
-    k.wait_for(lambda: False, 0.5)
+    k.idle_for(0.5)
     r = k.execute("import time\ntime.sleep(0.3)\nx + 1")
     assert r.status == "ok", f"[{k.name}] idle interrupt ({how}) leaked into next cell: {r.describe()}"
     assert r.errors() == []
@@ -215,6 +250,8 @@ def test_interrupt_swallowed_by_a_callback_still_stops_the_cell(k: Kernel) -> No
     t0 = time.monotonic()
     r = k.execute(SWALLOWED, timeout=30)
     elapsed = time.monotonic() - t0
+    if k.name == "python3" and r.status == "ok":
+        pytest.xfail("ipykernel reports the swallowed KeyboardInterrupt and runs on (kite re-delivers)")
     assert r.status == "error" and r.content["ename"] == "KeyboardInterrupt", r.describe()
     assert elapsed < 2.0, f"[{k.name}] the cell ran on for {elapsed:.2f} s after the interrupt"
     assert "Exception ignored" not in r.stream_text("stderr")
@@ -248,8 +285,8 @@ def test_user_sigusr1_handler(k: Kernel) -> None:
         # jupyter_client, so not tested here.
         pytest.skip(f"{k.name}: SIGUSR1 only deliverable through the interrupt buffer")
     k.execute_ok("x = 41")
-    msg_id = start_cell(k, USR1)
-    k.wait_for(lambda: False, DELAY)
+    msg_id = k.start_cell(USR1)
+    k.idle_for(DELAY)
     t0 = time.monotonic()
     k.km.signal_kernel(signal.SIGUSR1)
     r = k.collect(msg_id, REPLY_TIMEOUT)

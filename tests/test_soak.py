@@ -63,7 +63,7 @@ def run_rounds(k: Kernel, rounds: int, delay_of, label: str) -> dict:
         assert k.wait_for(lambda: "busy" in r.statuses or r.reply is not None, 10), (
             f"[{k.name}] round {i}: kernel never went busy")
         if delay > 0:
-            k.wait_for(lambda: False, delay)
+            k.idle_for(delay)
         t0 = time.monotonic()
         k.interrupt("mode")
         k.wait_for(lambda: r.reply is not None, REPLY_TIMEOUT)
