@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cmath>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ PyObject* kite_publish(PyObject*, PyObject* args, PyObject* kwargs) {
     try {
         g_output->publish(msg_type, py::from_python(content),
                           metadata == Py_None ? json::object() : py::from_python(metadata), std::move(bytes));
+    } catch (const std::bad_alloc&) {
+        return PyErr_NoMemory();  // e.g. print() of a huge string: as ipykernel, a MemoryError
     } catch (const std::exception& e) {
         PyErr_Format(PyExc_RuntimeError, "kite: publish failed: %s", e.what());
         return nullptr;

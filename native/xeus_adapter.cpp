@@ -11,7 +11,8 @@
 //    wait through posix_interrupts::call_interruptibly);
 //  - stops the server once the core has answered a shutdown_request;
 //  - replaces xeus::xzmq_serializer::deserialize so that a multipart message with missing frames
-//    is rejected before xeus 2.4.1 reads past its end (libzmq aborts otherwise).
+//    is rejected before xeus 2.4.1 reads past its end (libzmq aborts otherwise), and a message
+//    over the size limit is answered (MessageTooLarge) from its header without parsing the rest.
 // SIGINT is blocked in every thread xeus and ZeroMQ create (they inherit the main thread's mask,
 // see main.cpp and posix_interrupts); xeus's shell loop waits in zmq_poll on the main thread and
 // does not survive the EINTR a handled signal would cause there.
@@ -20,6 +21,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -37,6 +39,7 @@
 #include <zmq_addon.hpp>
 
 #include "xeus/xeus_context.hpp"
+#include "xeus/xguid.hpp"
 #include "xeus/xkernel_configuration.hpp"
 #include "xeus/xmiddleware.hpp"
 #include "xeus/xserver.hpp"
@@ -54,6 +57,26 @@ const char k_wake_frame[] = "kite-native:wake-control";
 
 // True on xeus's control thread while it handles a message.
 thread_local bool t_on_control = false;
+
+// The message size limit (bytes; 0 = none), read by the deserialize replacement.
+std::atomic<std::size_t> g_max_message_bytes{default_max_message_bytes};
+
+// Set by the deserialize replacement when it refused a message over the limit (it returns the
+// header alone); read by the listener that xeus calls next on the same thread with that message.
+struct refused_message {
+    std::string msg_id;
+    std::size_t bytes = 0;
+};
+thread_local std::optional<refused_message> t_too_large;
+
+std::string format_bytes(std::size_t n) {
+    char text[64];
+    if (n >= (1u << 30)) std::snprintf(text, sizeof text, "%.1f GiB", n / double(1u << 30));
+    else if (n >= (1u << 20)) std::snprintf(text, sizeof text, "%.1f MiB", n / double(1u << 20));
+    else if (n >= (1u << 10)) std::snprintf(text, sizeof text, "%.1f KiB", n / double(1u << 10));
+    else std::snprintf(text, sizeof text, "%zu bytes", n);
+    return text;
+}
 
 std::string string_field(const json& object, const char* key) {
     if (!object.is_object()) return std::string();
@@ -107,6 +130,7 @@ struct xeus_transport::impl {
     std::map<std::pair<bool, std::string>, xeus::xmessage::guid_list> routes;
 
     std::atomic<bool> stopping{false};
+    const std::string session = std::string(xeus::new_xguid().c_str());  // of messages built here
     std::optional<kite::message> stdin_reply;  // set by the stdin listener inside send_stdin
 
     // xmessage -> kite::message; nullopt (logged) when the header is not a JSON object: there is
@@ -135,6 +159,12 @@ struct xeus_transport::impl {
     void handle(xeus::xmessage msg, bool control) {
         if (msg.header() == json(k_wake_frame)) return;  // see stop_serving
         const char* channel = control ? "control" : "shell";
+        if (auto big = std::exchange(t_too_large, std::nullopt)) {
+            if (string_field(msg.header(), "msg_id") == big->msg_id) {
+                refuse(msg, control, big->bytes);
+                return;
+            }
+        }
         auto m = to_kite(msg, channel);
         if (!m) return;
         const auto key = std::make_pair(control, route_key(m->header));
@@ -155,7 +185,71 @@ struct xeus_transport::impl {
     }
 
     void on_stdin(xeus::xmessage msg) {
+        if (auto big = std::exchange(t_too_large, std::nullopt)) {
+            // an input_reply over the limit: not read; request_input asks again
+            log("dropped a " + string_field(msg.header(), "msg_type") + " of " + std::to_string(big->bytes) +
+                " bytes on stdin: over the message size limit");
+            stdin_reply.reset();
+            return;
+        }
         stdin_reply = to_kite(msg, "stdin");
+    }
+
+    // A message built here (the refusal of an over-limit message), with `parent` as parent.
+    kite::message made(const char* channel, const std::string& msg_type, json content, const json& parent) {
+        kite::message m;
+        m.channel = channel;
+        m.header = {{"msg_id", std::string(xeus::new_xguid().c_str())}, {"session", session},
+                    {"username", "kite"}, {"date", xeus::iso8601_now()},
+                    {"msg_type", msg_type}, {"version", "5.3"}};
+        m.parent_header = parent;
+        m.content = std::move(content);
+        return m;
+    }
+
+    // A message over the size limit, of which only the header was read (the deserialize
+    // replacement): a request gets an error reply MessageTooLarge (an execute_request also an
+    // iopub error, shown in the cell); other messages (comm_msg, ...) have no reply in the
+    // protocol: the error goes to iopub stderr. Between status busy and idle, as the core does.
+    // The core and Python never see it.
+    void refuse(xeus::xmessage& msg, bool control, std::size_t bytes) {
+        const json& request = msg.header();
+        const std::string type = string_field(request, "msg_type");
+        const std::size_t limit = g_max_message_bytes.load();
+        const std::string evalue =
+            "the " + type + " message is " + format_bytes(bytes) + " (" + std::to_string(bytes) +
+            " bytes), over the kernel's limit of " + format_bytes(limit) + " (" + std::to_string(limit) +
+            " bytes) per message, and was not processed. Send less data per message, or raise the limit: "
+            "set KITE_MAX_MESSAGE_BYTES (bytes, e.g. 256M; 0 = no limit) in the environment of the kernel "
+            "(kernelspec \"env\") or pass --max-message-bytes to kite-native";
+        log(type + " on " + (control ? "control" : "shell") + ": " + std::to_string(bytes) +
+            " bytes, over the message size limit (" + std::to_string(limit) + "): not processed");
+        const auto key = std::make_pair(control, route_key(request));
+        {
+            std::lock_guard<std::mutex> lock(routes_mutex);
+            routes[key] = msg.identities();
+        }
+        send(made("iopub", "status", {{"execution_state", "busy"}}, request));
+        const std::string suffix = "_request";
+        const bool is_request = type.size() > suffix.size() &&
+                                type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0;
+        const json traceback = json::array({"MessageTooLarge: " + evalue});
+        if (is_request) {
+            json content = {{"status", "error"}, {"ename", "MessageTooLarge"}, {"evalue", evalue},
+                            {"traceback", traceback}};
+            if (type == "execute_request") {
+                send(made("iopub", "error", {{"ename", "MessageTooLarge"}, {"evalue", evalue}, {"traceback", traceback}},
+                          request));
+                content["execution_count"] = nullptr;
+            }
+            const std::string reply = type.substr(0, type.size() - suffix.size()) + "_reply";
+            send(made(control ? "control" : "shell", reply, std::move(content), request));
+        } else {
+            send(made("iopub", "stream", {{"name", "stderr"}, {"text", "MessageTooLarge: " + evalue + "\n"}}, request));
+        }
+        send(made("iopub", "status", {{"execution_state", "idle"}}, request));
+        std::lock_guard<std::mutex> lock(routes_mutex);
+        routes.erase(key);
     }
 
     // After the shutdown_reply: xeus's control loop ends after the message it is handling once
@@ -304,8 +398,10 @@ struct xeus_transport::impl {
     static void log(const std::string& text) { std::cerr << "kite-native: " << text << std::endl; }
 };
 
-xeus_transport::xeus_transport(const std::string& connection_file, kite::posix_interrupts& interrupts)
+xeus_transport::xeus_transport(const std::string& connection_file, kite::posix_interrupts& interrupts,
+                               std::size_t max_message_bytes)
     : m(std::make_unique<impl>(interrupts)) {
+    g_max_message_bytes = max_message_bytes;
     try {
         m->config = xeus::load_configuration(connection_file);
     } catch (const std::exception& e) {
@@ -355,7 +451,8 @@ namespace {
 // dropped), so rejecting such a message with an exception is enough to keep serving.
 const char k_delimiter[] = "<IDS|MSG>";
 
-void check_frames(const zmq::multipart_t& wire_msg) {
+// The index of the <IDS|MSG> delimiter, after checking that the five frames after it exist.
+std::size_t check_frames(const zmq::multipart_t& wire_msg) {
     const std::size_t n = wire_msg.size();
     const std::size_t dlen = sizeof k_delimiter - 1;
     for (std::size_t i = 0; i < n; ++i) {
@@ -366,11 +463,49 @@ void check_frames(const zmq::multipart_t& wire_msg) {
                 throw std::runtime_error("kite-native: dropped a malformed message: " + std::to_string(after) +
                                          " frame(s) after <IDS|MSG>, need 5 (signature, header, parent_header, "
                                          "metadata, content)");
-            return;
+            return i;
         }
     }
     throw std::runtime_error("kite-native: dropped a malformed message: no <IDS|MSG> delimiter among its " +
                              std::to_string(n) + " frame(s)");
+}
+
+// An over-limit message is answered from its header alone; a header frame larger than this is
+// not parsed (no real header comes close).
+constexpr std::size_t k_max_header_frame = 64 * 1024;
+
+// A message over the size limit (`d`: its delimiter): checks the signature (an unsigned message
+// is dropped as xeus would), reads only the header and returns a message made of the identities
+// and that header, marked in t_too_large for the listener; nullopt when within the limit. The
+// frames are released at once. libzmq has received the whole message by now: xeus 2.4.1 gives no
+// access to its sockets, so ZMQ_MAXMSGSIZE cannot be set.
+std::optional<xeus::xmessage> refuse_if_too_large(zmq::multipart_t& wire_msg, std::size_t d,
+                                                  const xeus::xauthentication& auth) {
+    const std::size_t limit = g_max_message_bytes.load();
+    if (limit == 0) return std::nullopt;
+    std::size_t bytes = 0;
+    for (std::size_t i = d + 2; i < wire_msg.size(); ++i) bytes += wire_msg[i].size();
+    if (bytes <= limit) return std::nullopt;
+    auto raw = [&](std::size_t i) {
+        return xeus::xraw_buffer(static_cast<const unsigned char*>(wire_msg[i].data()), wire_msg[i].size());
+    };
+    const std::string what = "kite-native: dropped a message of " + std::to_string(bytes) +
+                             " bytes (over the message size limit of " + std::to_string(limit) + ")";
+    if (!auth.verify(raw(d + 1), raw(d + 2), raw(d + 3), raw(d + 4), raw(d + 5)))
+        throw std::runtime_error(what + " with an invalid signature");
+    const zmq::message_t& frame = wire_msg[d + 2];
+    json header;
+    if (frame.size() <= k_max_header_frame) {
+        const char* text = static_cast<const char*>(frame.data());
+        header = json::parse(text, text + frame.size(), nullptr, false);
+    }
+    if (!header.is_object() || string_field(header, "msg_id").empty() || string_field(header, "msg_type").empty())
+        throw std::runtime_error(what + " whose header cannot be read");
+    xeus::xmessage::guid_list ids;
+    for (std::size_t i = 0; i < d; ++i) ids.emplace_back(static_cast<const char*>(wire_msg[i].data()), wire_msg[i].size());
+    wire_msg.clear();  // free the frames now
+    t_too_large = refused_message{string_field(header, "msg_id"), bytes};
+    return xeus::xmessage(ids, std::move(header), json::object(), json::object(), json::object(), {});
 }
 
 bool is_wake(const zmq::multipart_t& wire_msg) {
@@ -399,7 +534,9 @@ deserialize_fn xeus_deserialize() {
 xeus::xmessage xeus::xzmq_serializer::deserialize(zmq::multipart_t& wire_msg, const xeus::xauthentication& auth) {
     if (kite::native::is_wake(wire_msg))
         return xeus::xmessage({}, nl::json(kite::native::k_wake_frame), nl::json::object(), nl::json::object(), nl::json::object(), {});
-    kite::native::check_frames(wire_msg);
+    const std::size_t delimiter = kite::native::check_frames(wire_msg);
+    if (auto refused = kite::native::refuse_if_too_large(wire_msg, delimiter, auth)) return std::move(*refused);
+    kite::native::t_too_large.reset();
     auto fn = kite::native::xeus_deserialize();
     if (!fn) throw std::runtime_error("kite-native: libxeus's xzmq_serializer::deserialize not found");
     return fn(wire_msg, auth);

@@ -5,6 +5,7 @@
 // README.md in this directory says what a port to xeus >= 3 (xeus-zmq, conda's xeus 6) changes.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -14,12 +15,19 @@
 
 namespace kite::native {
 
+// The largest message (header + parent_header + metadata + content + buffers, in bytes) passed to
+// the core; a larger one is answered with an error `MessageTooLarge` from its header alone (the
+// rest is never parsed). The same default as kite-node; 0 = no limit.
+constexpr std::size_t default_max_message_bytes = 64u * 1024u * 1024u;
+
 class xeus_transport final : public kite::message_transport {
 public:
     // Reads the connection file and binds the sockets (no thread starts yet). Throws
     // std::runtime_error when the file cannot be read or a port cannot be bound. `interrupts`
     // makes the stdin wait end on SIGINT (posix_interrupts::call_interruptibly).
-    xeus_transport(const std::string& connection_file, kite::posix_interrupts& interrupts);
+    // `max_message_bytes`: the message size limit (0 = none).
+    xeus_transport(const std::string& connection_file, kite::posix_interrupts& interrupts,
+                   std::size_t max_message_bytes = default_max_message_bytes);
     ~xeus_transport() override;
     xeus_transport(const xeus_transport&) = delete;
     xeus_transport& operator=(const xeus_transport&) = delete;

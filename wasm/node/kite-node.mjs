@@ -11,22 +11,27 @@
 // controller.interrupt(), and recovery from a crashed worker (the requests it had are answered
 // with an error `KernelCrashed`, status `restarting`, a fresh worker, status `idle`).
 // Messages that cannot reach the core (bad JSON, a header that is not an object or has no
-// msg_id / msg_type, a message the worker cannot be sent) get an error reply built here.
+// msg_id / msg_type, a message the worker cannot be sent) get an error reply built here, and so
+// does a message over the size limit (MessageTooLarge; message-limit.js), read no further than
+// its header.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_HEADER_FRAME, frameCap, parseBytes, releaseSoon, tooLargeText } from './message-limit.js';
 import { nodeWorkerFactory } from './worker-factory.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PROTOCOL_VERSION = '5.3';
 const DELIM = Buffer.from('<IDS|MSG>');
 const T_START = performance.now();
+const START_PPID = process.ppid; // read first: the parent may die while the kernel starts
 
 // ---------------------------------------------------------------- arguments
+// The message size limit (message-limit.js): KITE_MAX_MESSAGE_BYTES or --max-message-bytes.
 function parseArgs(argv) {
-  const opts = { connectionFile: null, dist: null, debug: false, stackSizeMb: 16 };
+  const opts = { connectionFile: null, dist: null, debug: false, stackSizeMb: 16, maxMessageBytes: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-f' || a === '--connection-file') opts.connectionFile = argv[++i];
@@ -34,9 +39,11 @@ function parseArgs(argv) {
     else if (a === '--dist') opts.dist = argv[++i];
     else if (a.startsWith('--dist=')) opts.dist = a.split('=', 2)[1];
     else if (a === '--stack-size-mb') opts.stackSizeMb = Number(argv[++i]);
+    else if (a === '--max-message-bytes') opts.maxMessageBytes = argv[++i];
+    else if (a.startsWith('--max-message-bytes=')) opts.maxMessageBytes = a.split('=', 2)[1];
     else if (a === '--debug') opts.debug = true;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: kite-node.mjs -f CONNECTION_FILE [--dist DIST_DIR] [--debug]');
+      console.log('usage: kite-node.mjs -f CONNECTION_FILE [--dist DIST_DIR] [--max-message-bytes N] [--debug]');
       process.exit(0);
     } else {
       console.error(`[kite-node] unknown argument ${a}`);
@@ -46,6 +53,16 @@ function parseArgs(argv) {
   if (!opts.connectionFile) {
     console.error('[kite-node] missing -f CONNECTION_FILE');
     process.exit(2);
+  }
+  const limitText = opts.maxMessageBytes ?? process.env.KITE_MAX_MESSAGE_BYTES;
+  if (limitText === undefined || limitText === '') {
+    opts.maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  } else {
+    opts.maxMessageBytes = parseBytes(limitText);
+    if (!Number.isFinite(opts.maxMessageBytes) || opts.maxMessageBytes < 0) {
+      console.error(`[kite-node] bad message size limit ${JSON.stringify(limitText)} (KITE_MAX_MESSAGE_BYTES / --max-message-bytes): bytes, e.g. 67108864 or 64M; 0 = no limit`);
+      process.exit(2);
+    }
   }
   opts.dist = path.resolve(opts.dist || process.env.KITE_DIST || path.join(HERE, '../../build/wasm/dist'));
   return opts;
@@ -90,18 +107,38 @@ function toArrayBuffer(buf) {
 /**
  * Parses a multipart message into {ids, msg} (msg: a whole Jupyter message for the core), or
  * {drop: reason} (not answerable: bad signature, no delimiter, too few frames), or
- * {ids, bad: reason, header?} (answerable here: it cannot reach the core).
+ * {ids, bad: reason, header?} (answerable here: it cannot reach the core), or
+ * {ids, tooLarge: bytes, header} (over the message size limit: only the header was parsed).
  */
 function parseMessage(frames, channel) {
   const idx = frames.findIndex((f) => f.length === DELIM.length && f.equals(DELIM));
   if (idx < 0) return { drop: 'no <IDS|MSG> delimiter' };
-  const ids = frames.slice(0, idx);
+  const ids = frames.slice(0, idx).map((f) => Buffer.from(f)); // copies: never a view into a big message
   if (frames.length < idx + 6) return { drop: `expected 5 frames after <IDS|MSG>, got ${frames.length - idx - 1}`, ids };
   const parts = frames.slice(idx + 2, idx + 6);
   if (key.length) {
     const want = Buffer.from(sign(parts), 'latin1');
     const got = frames[idx + 1];
     if (got.length !== want.length || !timingSafeEqual(got, want)) return { drop: 'invalid HMAC signature', ids };
+  }
+  if (opts.maxMessageBytes > 0) {
+    let size = 0;
+    for (let i = idx + 2; i < frames.length; i++) size += frames[i].length;
+    if (size > opts.maxMessageBytes) {
+      // not parsed, not handed to the worker: only the header, to route the error reply
+      let header = null;
+      if (parts[0].length <= MAX_HEADER_FRAME) {
+        try {
+          header = JSON.parse(parts[0].toString('utf8'));
+        } catch (e) {
+          header = null;
+        }
+      }
+      if (!isObject(header) || typeof header.msg_id !== 'string' || typeof header.msg_type !== 'string' || !header.msg_type) {
+        return { drop: `a message of ${size} bytes, over the limit of ${opts.maxMessageBytes}, whose header cannot be read`, ids };
+      }
+      return { ids, tooLarge: size, header };
+    }
   }
   const names = ['header', 'parent_header', 'metadata', 'content'];
   const parsed = [];
@@ -271,8 +308,11 @@ function recover(err) {
   for (const list of routes.values()) lost.push(...list);
   routes.clear();
   routeCount = 0;
+  // os._exit(n) (or a C-level exit()) ends the wasm program: Emscripten throws ExitStatus
+  const exited = /ExitStatus: Program terminated with exit\((-?\d+)\)/.exec(err.message || '');
+  const what = exited ? `exited with status ${exited[1]} (os._exit() or exit() in C)` : `crashed (${err.message})`;
   const evalue =
-    `the kite kernel crashed (${err.message}) and was restarted automatically: ` +
+    `the kite kernel ${what} and was restarted automatically: ` +
     'its state is lost (variables, imports and definitions must be recreated)';
   for (const r of lost) {
     const content = errorContent('KernelCrashed', evalue);
@@ -315,12 +355,13 @@ function endpoint(port) {
   return conn.transport === 'ipc' ? `ipc://${conn.ip}-${port}` : `${conn.transport || 'tcp'}://${conn.ip}:${port}`;
 }
 const zmq = await import('zeromq');
+const maxMessageSize = frameCap(opts.maxMessageBytes);
 const bound = {
-  shell: new zmq.Router({ linger: 1000 }),
-  control: new zmq.Router({ linger: 1000 }),
-  stdin: new zmq.Router({ linger: 1000 }),
+  shell: new zmq.Router({ linger: 1000, maxMessageSize }),
+  control: new zmq.Router({ linger: 1000, maxMessageSize }),
+  stdin: new zmq.Router({ linger: 1000, maxMessageSize }),
   iopub: new zmq.Publisher({ linger: 1000 }),
-  hb: new zmq.Reply({ linger: 0 }),
+  hb: new zmq.Reply({ linger: 0, maxMessageSize: 1024 * 1024 }), // pings are a few bytes
 };
 await Promise.all([
   bound.shell.bind(endpoint(conn.shell_port)),
@@ -340,6 +381,34 @@ function answerMalformed(channel, m) {
   log(`malformed message on ${channel}: ${m.bad}`);
   const content = errorContent('MalformedMessage', `malformed ${type || 'message'}: ${m.bad}`);
   transmit(hostMessage(channel, replyType(type), content, header), m.ids);
+}
+
+/**
+ * A message over the size limit (its header read, nothing else): a request gets an error reply
+ * `MessageTooLarge` (an execute_request also an iopub `error`, shown in the cell); another shell
+ * or control message (comm_msg, ...) has no reply in the protocol, so the error goes to iopub
+ * stderr. Between status busy and idle with the message as parent, as the core's replies are.
+ * The worker never sees it: the kernel's state and memory are untouched.
+ */
+function answerTooLarge(channel, m) {
+  const type = m.header.msg_type;
+  const limit = opts.maxMessageBytes;
+  const evalue = tooLargeText(type, m.tooLarge, limit);
+  log(`${type} on ${channel}: ${m.tooLarge} bytes, over the message size limit (${limit}): not processed`);
+  releaseSoon();
+  if (channel === 'stdin') return; // an input_reply: nothing can answer it; input() keeps waiting
+  transmit(hostMessage('iopub', 'status', { execution_state: 'busy' }, m.header));
+  const content = errorContent('MessageTooLarge', evalue);
+  if (type.endsWith('_request')) {
+    if (type === 'execute_request') {
+      transmit(hostMessage('iopub', 'error', { ename: content.ename, evalue: content.evalue, traceback: content.traceback }, m.header));
+      content.execution_count = null;
+    }
+    transmit(hostMessage(channel, replyType(type), content, m.header), m.ids);
+  } else {
+    transmit(hostMessage('iopub', 'stream', { name: 'stderr', text: `MessageTooLarge: ${evalue}\n` }, m.header));
+  }
+  transmit(hostMessage('iopub', 'status', { execution_state: 'idle' }, m.header));
 }
 
 function deliver(channel, ids, msg) {
@@ -366,8 +435,15 @@ function deliver(channel, ids, msg) {
 async function serve(channel) {
   for await (const frames of sockets[channel]) {
     const m = parseMessage(frames, channel);
+    // the suspended loop may keep this array alive until the next message: empty it, so a
+    // large message's frames are garbage now
+    frames.length = 0;
     if (m.drop) {
       log(`dropped a message on ${channel}: ${m.drop}`);
+      continue;
+    }
+    if (m.tooLarge) {
+      answerTooLarge(channel, m);
       continue;
     }
     if (m.bad) {
@@ -388,6 +464,8 @@ function shutdownAndExit(code) {
   if (exitStarted) return;
   exitStarted = true;
   exiting = true;
+  // whatever happens below (a send that never completes), the process ends within 1.5 s
+  setTimeout(() => process.exit(code), 1500);
   controller.shutdown(); // terminates the worker thread
   // let queued frames reach the wire (linger), then go
   Promise.all(Object.values(tails)).finally(() => {
@@ -413,9 +491,8 @@ process.on('SIGHUP', () => shutdownAndExit(0));
 
 // exit when the process that started us goes away (jupyter_client sets JPY_PARENT_PID)
 const parentPid = Number(process.env.JPY_PARENT_PID || 0);
-const startPpid = process.ppid;
 setInterval(() => {
-  let gone = process.ppid !== startPpid;
+  let gone = process.ppid !== START_PPID;
   if (parentPid > 1) {
     try {
       process.kill(parentPid, 0);

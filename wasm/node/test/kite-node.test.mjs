@@ -88,7 +88,9 @@ before(async () => {
   conn = { transport: 'tcp', ip: '127.0.0.1', shell_port: ports[0], iopub_port: ports[1], stdin_port: ports[2], control_port: ports[3], hb_port: ports[4], key: KEY, signature_scheme: 'hmac-sha256' };
   const file = path.join(dist, 'connection.json');
   writeFileSync(file, JSON.stringify(conn));
-  proc = spawn(process.execPath, [path.join(here, '../kite-node.mjs'), '-f', file, '--dist', dist], { stdio: ['ignore', 'inherit', 'pipe'] });
+  // a 1 MiB message size limit (the default is 64 MiB), for the MessageTooLarge test
+  const env = { ...process.env, KITE_MAX_MESSAGE_BYTES: '1M' };
+  proc = spawn(process.execPath, [path.join(here, '../kite-node.mjs'), '-f', file, '--dist', dist], { stdio: ['ignore', 'inherit', 'pipe'], env });
   proc.stderr.on('data', (d) => (stderr += d));
   const url = (p) => `tcp://127.0.0.1:${p}`;
   for (const name of ['shell', 'control', 'stdin']) {
@@ -153,6 +155,30 @@ test('messages that cannot reach the core are answered by the host', async () =>
   await sockets.shell.send(fr);
   r = await request('shell', 'kernel_info_request', {});
   assert.equal(r.reply.header.msg_type, 'kernel_info_reply'); // the next reply is for the next request
+});
+
+test('a message over the size limit gets MessageTooLarge and never reaches the kernel', async () => {
+  const big = 'x'.repeat(1024 * 1024 + 1);
+  let r = await request('shell', 'execute_request', { code: `# ${big}` });
+  assert.equal(r.reply.header.msg_type, 'execute_reply');
+  assert.equal(r.reply.content.status, 'error');
+  assert.equal(r.reply.content.ename, 'MessageTooLarge');
+  assert.match(r.reply.content.evalue, /\(1048576 bytes\)/);
+  assert.match(r.reply.content.evalue, /KITE_MAX_MESSAGE_BYTES/);
+  let mine = await idleOf(r.id);
+  assert.deepEqual(mine.map((m) => m.header.msg_type), ['status', 'error', 'status']);
+  // the size counts buffers too; a comm_msg (no reply in the protocol) gets an iopub stderr stream
+  const { id, frames: fr } = frames('comm_msg', { comm_id: 'c', data: {} }, { buffers: [Buffer.alloc(1024 * 1024)] });
+  await sockets.shell.send(fr);
+  mine = await idleOf(id);
+  const stream = mine.find((m) => m.header.msg_type === 'stream');
+  assert.equal(stream.content.name, 'stderr');
+  assert.match(stream.content.text, /MessageTooLarge/);
+  // on control too; and the kernel goes on
+  r = await request('control', 'kernel_info_request', { pad: big });
+  assert.equal(r.reply.content.ename, 'MessageTooLarge');
+  r = await request('shell', 'execute_request', { code: '1+1' });
+  assert.equal(r.reply.content.status, 'ok');
 });
 
 test('kernel_info and interrupt on control while a cell runs; the cell is interrupted', async () => {
