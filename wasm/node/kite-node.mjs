@@ -14,17 +14,15 @@
 // msg_id / msg_type, a message the worker cannot be sent) get an error reply built here, and so
 // does a message over the size limit (MessageTooLarge; message-limit.js), read no further than
 // its header.
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { DEFAULT_MAX_MESSAGE_BYTES, MAX_HEADER_FRAME, frameCap, parseBytes, releaseSoon, tooLargeText } from './message-limit.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, frameCap, parseBytes, releaseSoon, tooLargeText } from './message-limit.js';
 import { nodeWorkerFactory } from './worker-factory.js';
+import { createWire, errorContent, isObject, replyType } from './wire.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PROTOCOL_VERSION = '5.3';
-const DELIM = Buffer.from('<IDS|MSG>');
 const T_START = performance.now();
 const START_PPID = process.ppid; // read first: the parent may die while the kernel starts
 
@@ -87,98 +85,9 @@ if (key.length && conn.signature_scheme && conn.signature_scheme !== 'hmac-sha25
   log(`unsupported signature_scheme ${conn.signature_scheme} (only hmac-sha256)`);
   process.exit(1);
 }
-const session = randomUUID(); // of the few messages built here
 
-// ---------------------------------------------------------------- wire protocol
-function sign(frames) {
-  if (!key.length) return '';
-  const h = createHmac('sha256', key);
-  for (const f of frames) h.update(f);
-  return h.digest('hex');
-}
-
-const isObject = (v) => !!v && typeof v === 'object' && !Array.isArray(v);
-
-/** An exact ArrayBuffer copy of a frame (transferred to the worker, never a pooled one). */
-function toArrayBuffer(buf) {
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-}
-
-/**
- * Parses a multipart message into {ids, msg} (msg: a whole Jupyter message for the core), or
- * {drop: reason} (not answerable: bad signature, no delimiter, too few frames), or
- * {ids, bad: reason, header?} (answerable here: it cannot reach the core), or
- * {ids, tooLarge: bytes, header} (over the message size limit: only the header was parsed).
- */
-function parseMessage(frames, channel) {
-  const idx = frames.findIndex((f) => f.length === DELIM.length && f.equals(DELIM));
-  if (idx < 0) return { drop: 'no <IDS|MSG> delimiter' };
-  const ids = frames.slice(0, idx).map((f) => Buffer.from(f)); // copies: never a view into a big message
-  if (frames.length < idx + 6) return { drop: `expected 5 frames after <IDS|MSG>, got ${frames.length - idx - 1}`, ids };
-  const parts = frames.slice(idx + 2, idx + 6);
-  if (key.length) {
-    const want = Buffer.from(sign(parts), 'latin1');
-    const got = frames[idx + 1];
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return { drop: 'invalid HMAC signature', ids };
-  }
-  if (opts.maxMessageBytes > 0) {
-    let size = 0;
-    for (let i = idx + 2; i < frames.length; i++) size += frames[i].length;
-    if (size > opts.maxMessageBytes) {
-      // not parsed, not handed to the worker: only the header, to route the error reply
-      let header = null;
-      if (parts[0].length <= MAX_HEADER_FRAME) {
-        try {
-          header = JSON.parse(parts[0].toString('utf8'));
-        } catch (e) {
-          header = null;
-        }
-      }
-      if (!isObject(header) || typeof header.msg_id !== 'string' || typeof header.msg_type !== 'string' || !header.msg_type) {
-        return { drop: `a message of ${size} bytes, over the limit of ${opts.maxMessageBytes}, whose header cannot be read`, ids };
-      }
-      return { ids, tooLarge: size, header };
-    }
-  }
-  const names = ['header', 'parent_header', 'metadata', 'content'];
-  const parsed = [];
-  for (let i = 0; i < 4; i++) {
-    try {
-      parsed.push(JSON.parse(parts[i].toString('utf8')));
-    } catch (e) {
-      return { ids, bad: `the ${names[i]} frame is not valid JSON (${e.message})`, header: i > 0 ? parsed[0] : null };
-    }
-  }
-  const [header, parent_header, metadata, content] = parsed;
-  if (!isObject(header)) return { ids, bad: 'the header is not a JSON object' };
-  // replies are routed back by the request's msg_id; the core drops a message without msg_type
-  for (const field of ['msg_id', 'msg_type']) {
-    if (typeof header[field] !== 'string' || !header[field]) return { ids, bad: `the header has no ${field}`, header };
-  }
-  const buffers = frames.slice(idx + 6).map(toArrayBuffer);
-  return { ids, msg: { channel, header, parent_header, metadata, content, buffers } };
-}
-
-function replyType(msg_type) {
-  if (typeof msg_type !== 'string' || !msg_type) return 'error_reply';
-  return msg_type.endsWith('_request') ? msg_type.slice(0, -'_request'.length) + '_reply' : `${msg_type}_reply`;
-}
-
-function errorContent(ename, evalue) {
-  return { status: 'error', ename, evalue, traceback: [`${ename}: ${evalue}`] };
-}
-
-/** A message built by this host (errors it answers itself, crash recovery statuses). */
-function hostMessage(channel, msg_type, content, parent) {
-  return {
-    channel,
-    header: { msg_id: randomUUID(), session, username: 'kite', date: new Date().toISOString(), msg_type, version: PROTOCOL_VERSION },
-    parent_header: isObject(parent) ? parent : {},
-    metadata: {},
-    content,
-    buffers: [],
-  };
-}
+// ---------------------------------------------------------------- wire protocol (wire.js)
+const { parseMessage, hostMessage, frame } = createWire({ key, maxMessageBytes: opts.maxMessageBytes });
 
 // ---------------------------------------------------------------- state
 let sockets = null;
@@ -238,9 +147,7 @@ function transmit(msg, ids = []) {
     log(`a message for an unknown channel ${JSON.stringify(channel)} dropped`);
     return Promise.resolve();
   }
-  const parts = [msg.header, msg.parent_header || {}, msg.metadata || {}, msg.content || {}].map((o) => Buffer.from(JSON.stringify(o), 'utf8'));
-  const buffers = (msg.buffers || []).map((b) => (ArrayBuffer.isView(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.from(b)));
-  const frames = [...(channel === 'iopub' ? [] : ids), DELIM, Buffer.from(sign(parts), 'latin1'), ...parts, ...buffers];
+  const frames = frame(msg, ids);
   debug(`-> ${channel} ${msg.header.msg_type}`);
   tails[channel] = tails[channel].then(() => sock.send(frames)).catch((e) => {
     if (!exitStarted) log(`${channel}: send failed: ${e.message}`);
