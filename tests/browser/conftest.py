@@ -119,3 +119,9 @@ def run_scenario(name: str, url: str, timeout: float = 180, **opts) -> dict:
 @pytest.fixture
 def scenario():
     return run_scenario
+
+
+@pytest.fixture(scope="module")
+def module_scenario():
+    """`scenario` for module-scoped fixtures (one browser run shared by several tests)."""
+    return run_scenario

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { installClient, protocolChecks } from './protocol.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const require = createRequire(path.join(root, 'wasm', 'jupyterlite', 'package.json'));
@@ -97,6 +99,27 @@ async function waitKernelIdle(page, timeout = TIMEOUT) {
     },
     null,
     { timeout, polling: 50 }
+  );
+}
+
+/** Wait until the visible notebook's kernel is kite and idle; records when (page clock). */
+async function waitNotebookKernelIdle(page, timeout = TIMEOUT) {
+  await page.waitForFunction(
+    () => {
+      const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+      const el = panel?.querySelector('.jp-Notebook-ExecutionIndicator');
+      const name = panel?.querySelector('.jp-Toolbar-kernelName')?.textContent ?? '';
+      if (panel) {
+        window.__panelAt ??= performance.now();
+      }
+      if (el?.getAttribute('data-status') === 'idle' && name.includes('kite')) {
+        window.__idleAt ??= performance.now();
+        return true;
+      }
+      return false;
+    },
+    null,
+    { timeout, polling: 10 }
   );
 }
 
@@ -563,23 +586,7 @@ const SCENARIOS = {
     for (let i = 0; i < runs; i++) {
       kernelBytes.clear();
       await page.goto(BASE + 'lab/index.html?path=interrupts.ipynb', { waitUntil: 'commit' });
-      await page.waitForFunction(
-        () => {
-          const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-          const el = panel?.querySelector('.jp-Notebook-ExecutionIndicator');
-          const name = panel?.querySelector('.jp-Toolbar-kernelName')?.textContent ?? '';
-          if (panel) {
-            window.__panelAt ??= performance.now();
-          }
-          if (el?.getAttribute('data-status') === 'idle' && name.includes('kite')) {
-            window.__idleAt ??= performance.now();
-            return true;
-          }
-          return false;
-        },
-        null,
-        { timeout: TIMEOUT, polling: 10 }
-      );
+      await waitNotebookKernelIdle(page);
       const [idleAt, panelAt] = await page.evaluate(() => [window.__idleAt, window.__panelAt]);
       result.warmLoadMs.push(idleAt);
       (result.warmPanelMs ??= []).push(panelAt);
@@ -595,6 +602,98 @@ const SCENARIOS = {
       interruptMs: median(result.interruptMs)
     };
     await shot(page, 'done');
+  },
+
+  async protocol(page) {
+    // Raw protocol messages to a kite kernel started through the page's service manager (no UI);
+    // see protocol.mjs. test_protocol.py asserts on what comes back.
+    await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => !!window.jupyterapp, null, { timeout: TIMEOUT });
+    result.client = await installClient(page);
+    result.checks = await protocolChecks(page);
+  },
+
+  async prewarm(page) {
+    // Which page loads download the kernel ahead of time (a fresh browser profile: empty cache,
+    // no localStorage): a plain lab page must not; a kite notebook must, and takes the spare.
+    const fetched = [];
+    page.on('requestfinished', async request => {
+      const url = request.url();
+      if (!url.includes('/extensions/kite-jupyterlite/static/kite/')) {
+        return;
+      }
+      const sizes = await request.sizes().catch(() => null);
+      fetched.push({ file: url.split('/').pop(), bytes: sizes ? sizes.responseBodySize : null });
+    });
+    const workers = [];
+    page.on('worker', w => workers.push(w.url()));
+    await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
+    await page.locator('.jp-LauncherCard').first().waitFor({ timeout: TIMEOUT });
+    await sleep(Number(args.settle || 3000));
+    result.plain = { fetched: [...fetched], workers: [...workers] };
+    result.plain.bytes = fetched.reduce((a, f) => a + (f.bytes ?? 0), 0);
+    await shot(page, 'plain');
+    fetched.length = 0;
+    workers.length = 0;
+    const t0 = Date.now();
+    const notebook = BASE + 'lab/index.html?path=interrupts.ipynb';
+    await page.goto(notebook, { waitUntil: 'domcontentloaded' });
+    await waitNotebookKernelIdle(page);
+    result.notebook = { fetched: [...fetched], workers: [...workers], idleMs: Date.now() - t0 };
+    result.notebook.bytes = fetched.reduce((a, f) => a + (f.bytes ?? 0), 0);
+    await shot(page, 'notebook');
+  },
+
+  async pageload(page) {
+    // Where the time from navigation to "kernel idle" goes, warm HTTP cache: one visit to fill
+    // the cache (and mark kite as used on the site), then `runs` loads of a kite notebook, each
+    // with the page's navigation timing, kite's performance marks (kernel.ts, index.ts) and the
+    // moment the notebook's indicator says idle.
+    const runs = Number(args.runs || 5);
+    const url = BASE + (args.path || 'lab/index.html?path=interrupts.ipynb');
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await waitNotebookKernelIdle(page);
+    result.loads = [];
+    for (let i = 0; i < runs; i++) {
+      await page.goto(url, { waitUntil: 'commit' });
+      await waitNotebookKernelIdle(page);
+      result.loads.push(
+        await page.evaluate(() => {
+          const nav = performance.getEntriesByType('navigation')[0];
+          const marks = {};
+          for (const m of performance.getEntriesByType('mark')) {
+            if (m.name.startsWith('kite:')) {
+              marks[m.name.slice(5)] ??= Math.round(m.startTime);
+            }
+          }
+          return {
+            responseEnd: Math.round(nav.responseEnd),
+            domContentLoaded: Math.round(nav.domContentLoadedEventEnd),
+            load: Math.round(nav.loadEventEnd),
+            panel: Math.round(window.__panelAt),
+            idle: Math.round(window.__idleAt),
+            marks
+          };
+        })
+      );
+    }
+    const median = xs => {
+      const s = xs.filter(x => typeof x === 'number').sort((a, b) => a - b);
+      return s.length ? s[Math.floor(s.length / 2)] : null;
+    };
+    const keys = new Set();
+    for (const l of result.loads) {
+      for (const k of Object.keys(l)) keys.add(k);
+      for (const k of Object.keys(l.marks)) keys.add('mark:' + k);
+    }
+    result.median = {};
+    for (const k of keys) {
+      if (k === 'marks') continue;
+      result.median[k] = median(
+        result.loads.map(l => (k.startsWith('mark:') ? l.marks[k.slice(5)] : l[k]))
+      );
+    }
+    result.kiteConsole = result.console.filter(l => l.includes('[kite]')).slice(-6);
   },
 
   async notisolated(page) {

@@ -15,7 +15,7 @@ import { Widget } from '@lumino/widgets';
 import logoSvg from '../style/logo.svg';
 import { KiteKernelClient } from './client';
 import { Prewarm, assetsUrl } from './controller';
-import { KiteKernel } from './kernel';
+import { KiteKernel, mark } from './kernel';
 
 export { KiteKernel } from './kernel';
 export { KiteKernelClient } from './client';
@@ -80,25 +80,124 @@ function notIsolatedBody(): Widget {
 }
 
 /**
- * Start one interpreter as soon as this module is loaded (while the rest of the app loads), for
- * the first kite kernel: its ~1 s of start-up then overlaps the app's.
- * `litePluginSettings["kite-jupyterlite:kernel"].prewarm = false` turns it off.
+ * When the prewarm starts, by default. On a cold HTTP cache the download (~6 MB) is the long pole:
+ * start at module load, so it overlaps JupyterLab's own start. On a warm cache (kite ran on this
+ * site before, see kiteUsedRecently) the worker's CPU is the cost, and a worker started at module
+ * load competes with the plugins' activation (on a 2-core machine it delayed the notebook by more
+ * than it saved: wasm/jupyterlite/README.md, "Start-up"): start once the plugins are activated
+ * (`app.started`), still before JupyterLab asks for the kernel. `prewarmWhen` in the plugin
+ * settings overrides it (`load`, `started`, `restored`).
  */
-const PREWARM: Prewarm | null = (() => {
+function defaultPrewarmWhen(): PrewarmWhen {
+  return kiteUsedRecently() !== null ? 'started' : 'load';
+}
+
+/** localStorage key: when a kite kernel was last started on this site (this base URL). */
+const USED_KEY = `kite-jupyterlite:last-used:${PageConfig.getBaseUrl()}`;
+/** A kite kernel started on this site within this many days makes later page loads prewarm. */
+const USED_DAYS = 30;
+
+/** Remember that kite runs on this site (see prewarmReason). */
+function noteKiteUsed(): void {
+  try {
+    globalThis.localStorage?.setItem(USED_KEY, String(Date.now()));
+  } catch {
+    // storage disabled: no prewarm on later loads unless the page asks for kite
+  }
+}
+
+/** Hours since a kite kernel last started on this site in this browser, if within USED_DAYS. */
+function kiteUsedRecently(): number | null {
+  try {
+    const used = Number(globalThis.localStorage?.getItem(USED_KEY) ?? NaN);
+    const age = Date.now() - used;
+    return Number.isFinite(used) && age < USED_DAYS * 86400 * 1000 ? age / 3600000 : null;
+  } catch {
+    return null; // storage disabled
+  }
+}
+
+/**
+ * Why this page load should start an interpreter ahead of time, or null. The prewarm downloads
+ * the kernel (~6 MB compressed, from the HTTP cache after the first time) and spends ~1 s of CPU
+ * in a worker, which only pays off on a page that is about to start kite, so it runs when:
+ *   - the URL asks for kite (`?kernel=kite`, the REPL's and console's parameter);
+ *   - the page opens a notebook (`?path=*.ipynb`) or a console, and kite is the site's default
+ *     kernel (a new notebook or console gets kite);
+ *   - a kite kernel was started on this site in this browser within the last 30 days (a
+ *     returning kite user: JupyterLab restores the notebooks that were open).
+ * Any other page (a site where kite is installed but not used, the file browser, a notebook of
+ * another kernel) downloads nothing of kite until a kite kernel starts.
+ * `litePluginSettings["kite-jupyterlite:kernel"].prewarm`: false never prewarms, "always" always.
+ */
+export function prewarmReason(settings: { prewarm?: boolean | string }): string | null {
+  if (settings.prewarm === false || settings.prewarm === 'never') {
+    return null;
+  }
+  if (settings.prewarm === 'always') {
+    return 'prewarm: "always"';
+  }
+  const params = new URLSearchParams(globalThis.location?.search ?? '');
+  const kernel = params.get('kernel');
+  if (kernel === 'kite') {
+    return 'the URL asks for kernel=kite';
+  }
+  const defaultIsKite = PageConfig.getOption('defaultKernelName') === 'kite';
+  const parts = (globalThis.location?.pathname ?? '')
+    .split('/')
+    .filter(p => p && p !== 'index.html');
+  const page = parts[parts.length - 1] ?? '';
+  const path = params.get('path') ?? '';
+  if (defaultIsKite && !kernel && (page === 'repl' || page === 'consoles')) {
+    return 'a console on a site whose default kernel is kite';
+  }
+  if (defaultIsKite && path.endsWith('.ipynb')) {
+    return 'a notebook on a site whose default kernel is kite';
+  }
+  const hours = kiteUsedRecently();
+  return hours === null ? null : `a kite kernel ran on this site ${hours.toFixed(1)} h ago`;
+}
+
+/** When the prewarm starts: module load, JupyterLab's `started` or `restored` (see PREWARM). */
+type PrewarmWhen = 'load' | 'started' | 'restored';
+
+/**
+ * One interpreter started ahead of time when the page is likely to use kite (prewarmReason): the
+ * first kite kernel takes it over, so its start-up overlaps the app's.
+ * `litePluginSettings["kite-jupyterlite:kernel"].prewarmWhen` picks the moment it starts.
+ */
+const PREWARM: { prewarm: Prewarm; when: PrewarmWhen } | null = (() => {
+  mark('extension-loaded');
   try {
     const settings =
       JSON.parse(PageConfig.getOption('litePluginSettings') || '{}')[KERNEL_PLUGIN_ID] ?? {};
-    if (settings.prewarm === false || PageConfig.Extension.isDisabled(KERNEL_PLUGIN_ID)) {
+    if (PageConfig.Extension.isDisabled(KERNEL_PLUGIN_ID)) {
       return null;
     }
+    const reason = prewarmReason(settings);
+    if (!reason) {
+      console.info('[kite] no prewarm: nothing on this page asks for kite yet');
+      return null;
+    }
+    const when: PrewarmWhen = ['load', 'started', 'restored'].includes(settings.prewarmWhen)
+      ? settings.prewarmWhen
+      : defaultPrewarmWhen();
+    console.info(`[kite] prewarming an interpreter (at ${when}): ${reason}`);
     const prewarm = new Prewarm(assetsUrl());
-    prewarm.start();
-    return prewarm;
+    if (when === 'load') {
+      startPrewarm(prewarm);
+    }
+    return { prewarm, when };
   } catch (err) {
     console.warn('[kite] no prewarm', err);
     return null;
   }
 })();
+
+function startPrewarm(prewarm: Prewarm): void {
+  mark('prewarm-start');
+  prewarm.start();
+}
 
 /** The kite kernel spec and its factory. */
 const kernelPlugin: JupyterFrontEndPlugin<void> = {
@@ -113,7 +212,12 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
     loggerRegistry: ILoggerRegistry | null
   ) => {
     const url = assetsUrl();
-    const prewarm = PREWARM ?? new Prewarm(url);
+    const prewarm = PREWARM?.prewarm ?? new Prewarm(url);
+    if (PREWARM && PREWARM.when !== 'load') {
+      void app[PREWARM.when].then(() => startPrewarm(PREWARM.prewarm));
+    }
+    void app.started.then(() => mark('app-started'));
+    void app.restored.then(() => mark('app-restored'));
     let dialogOpen = false;
 
     const log: KiteKernel.IHooks['log'] = (kernel, level, text) => {
@@ -176,6 +280,7 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
         }
       } as any,
       create: async (options: any) => {
+        noteKiteUsed();
         return new KiteKernel({
           ...options,
           assetsUrl: url,

@@ -1,8 +1,20 @@
-// The main-thread side of the kite kernel: a JupyterLite BaseKernel that forwards requests to the
-// wasm interpreter running in a Web Worker, through kite's controller (wasm/js/controller.js).
+// The main-thread side of the kite kernel: a JupyterLite IKernel that forwards whole Jupyter
+// messages to the wasm interpreter in a Web Worker (through kite's controller,
+// wasm/js/controller.js) and hands whatever the worker sends back to JupyterLite.
+//
+// The Jupyter protocol rules (status busy/idle, execute_input, execution counts, stop_on_error,
+// replies of every request type, comms, history) live in the core in the worker (kernel/). What
+// stays here is only what cannot run there:
+//   - interrupts: the controller answers a control-channel interrupt_request itself and writes
+//     SIGINT into the shared buffer; `interrupt()` serves the kernel client's REST-style path;
+//   - input_reply: the controller writes it into the shared buffer the blocked worker waits on;
+//   - a dead worker (wasm trap, RangeError): the requests it was running get KernelCrashed replies,
+//     then status "restarting", a fresh worker, "idle";
+//   - the routing JupyterLite's LiteKernelClient needs (header.session, see _toFrontend).
 
 import { KernelMessage } from '@jupyterlab/services';
-import { BaseKernel, IKernel } from '@jupyterlite/services';
+import { IKernel } from '@jupyterlite/services';
+import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   IControllerHandle,
@@ -19,6 +31,15 @@ export const NOT_ISOLATED_REASON =
   'interrupting needs a SharedArrayBuffer, which browsers only provide when the page is ' +
   'served with the headers "Cross-Origin-Opener-Policy: same-origin" and ' +
   '"Cross-Origin-Embedder-Policy: require-corp". Everything else works.';
+
+/** A performance mark (the page-load breakdown of the benchmark reads them). */
+export function mark(name: string): void {
+  try {
+    performance.mark(`kite:${name}`);
+  } catch {
+    // marks are best effort
+  }
+}
 
 export namespace KiteKernel {
   export interface IHooks {
@@ -37,35 +58,49 @@ export namespace KiteKernel {
   }
 }
 
-/** Messages the worker answers; anything else is handled here or ignored. */
-type WorkerRequest =
-  | 'execute_request'
-  | 'complete_request'
-  | 'inspect_request'
-  | 'is_complete_request'
-  | 'kernel_info_request'
-  | 'comm_info_request'
-  | 'shutdown_request';
+/** A request sent to the worker whose reply has not come back yet. */
+interface IPending {
+  msg: KernelMessage.IMessage;
+  /** The execution_count the core announced in execute_input, if any. */
+  executionCount: number | null;
+}
 
-export class KiteKernel extends BaseKernel {
+export class KiteKernel implements IKernel {
   constructor(options: KiteKernel.IOptions) {
-    // Outgoing messages pass through _outgoing (see there) before LiteKernelClient's sender.
-    const relay: { to: IKernel.SendMessage | null } = { to: null };
-    const send = options.sendMessage;
-    super({ ...options, sendMessage: msg => (relay.to ?? send)(msg) });
-    this._send = send;
-    relay.to = msg => this._outgoing(msg);
+    this._id = options.id;
+    this._name = options.name;
+    this._location = options.location;
+    this._sendMessage = options.sendMessage;
     this._assetsUrl = options.assetsUrl;
     this._hooks = options.hooks ?? {};
+    mark('kernel-created');
+    // Never rejects: a kernel that cannot start answers requests with errors (see _dead).
     this._ready = this._start();
-    // A kernel that failed to start must not leave an unhandled rejection behind; the
-    // failure reaches the UI through `ready` (messages wait on it).
-    this._ready.catch(() => undefined);
   }
 
-  /** Resolves when the interpreter is ready (after start and after a crash-restart). */
+  get id(): string {
+    return this._id;
+  }
+
+  get name(): string {
+    return this._name;
+  }
+
+  get location(): string {
+    return this._location;
+  }
+
+  /** Resolves when the interpreter is ready (after start, and after a crash-restart). */
   get ready(): Promise<void> {
     return this._ready;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  get disposed(): ISignal<this, void> {
+    return this._disposed;
   }
 
   /** Whether interrupt (and blocking input()) can use shared memory on this page. */
@@ -78,14 +113,20 @@ export class KiteKernel extends BaseKernel {
     return this._startupMs;
   }
 
-  /** Whether a request (a cell, usually) is running in the worker. */
+  /** Whether an execute request is in the worker (running or queued there). */
   get busy(): boolean {
-    return this._running > 0;
+    for (const pending of this._pending.values()) {
+      if (pending.msg.header.msg_type === 'execute_request') {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
-   * Interrupt the running cell: writes SIGINT into the shared buffer and wakes the worker.
-   * On a page without cross-origin isolation this cannot work: the result says why and
+   * Interrupt the running cell (the kernel client's interrupt(), i.e. the Interrupt button):
+   * SIGINT into the shared buffer, aimed at the oldest execute request in the worker. On a page
+   * without cross-origin isolation this cannot work: the result says why and, if a cell runs,
    * the UI hook explains it to the user.
    */
   interrupt(): IInterruptResult {
@@ -110,405 +151,322 @@ export class KiteKernel extends BaseKernel {
   }
 
   /**
-   * Handle an `interrupt_request` of the control channel as soon as it arrives (the kernel
-   * client calls this before the message joins the queue of shell requests).
+   * A message from a client (LiteKernelClient calls this one message at a time, after `ready`;
+   * input_reply comes outside that queue, while a cell waits for it). It is posted to the worker
+   * at once: the worker handles shell messages in order, so this resolves without waiting for
+   * the reply and LiteKernelClient's queue stays empty (an interrupt_request never waits behind
+   * a running cell).
    */
-  handleInterruptRequest(msg: KernelMessage.IMessage): void {
-    this._earlyInterrupts.add(msg.header.msg_id);
-    const result = this.interrupt();
-    const content = result.ok
-      ? { status: 'ok' }
-      : {
-          status: 'error',
-          ename: 'InterruptUnavailable',
-          evalue: result.reason ?? '',
-          traceback: []
-        };
-    this._send(
-      KernelMessage.createMessage({
-        msgType: 'interrupt_reply',
-        channel: 'control',
-        session: msg.header.session,
-        parentHeader: msg.header as any,
-        content: content as any
-      })
-    );
-  }
-
   async handleMessage(msg: KernelMessage.IMessage): Promise<void> {
+    if (this._isDisposed) {
+      return;
+    }
+    if (msg.header.session) {
+      this._lastSession = msg.header.session;
+    }
+    if (this._firstMessage) {
+      this._firstMessage = false;
+      mark('first-message');
+    }
     const msgType = msg.header.msg_type;
-    if (msgType === 'input_reply') {
-      // Arrives while the cell runs; no busy/idle around it (the cell is still busy).
-      this.inputReply((msg as KernelMessage.IInputReplyMsg).content);
-      return;
+    if (msgType !== 'input_reply') {
+      // input_reply must not wait: the worker is blocked in input() until it arrives.
+      await this._ready;
     }
-    if (msgType === 'interrupt_request') {
-      // Already answered when it arrived (see handleInterruptRequest), unless it came
-      // through another path.
-      if (!this._earlyInterrupts.delete(msg.header.msg_id)) {
-        this.handleInterruptRequest(msg);
-        this._earlyInterrupts.delete(msg.header.msg_id);
+    const tracked = msgType.endsWith('_request') && msgType !== 'interrupt_request';
+    for (let attempt = 0; ; attempt++) {
+      const controller = this._controller;
+      if (this._dead || !controller) {
+        this._answerDead(msg);
+        return;
       }
-      return;
-    }
-    if (msgType === 'execute_request' && this._shouldAbort(msg)) {
-      this._replyAborted(msg);
-      return;
-    }
-    await super.handleMessage(msg);
-    if (this._crash && !this.isDisposed) {
-      await this._restartAfterCrash(msg);
-    }
-  }
-
-  async kernelInfoRequest(): Promise<KernelMessage.IInfoReplyMsg['content']> {
-    const reply = await this._request('kernel_info_request', {});
-    if (reply && reply.status !== 'error') {
-      return { status: 'ok', ...reply };
-    }
-    return {
-      status: 'ok',
-      protocol_version: '5.3',
-      implementation: 'kite',
-      implementation_version: '0.1.0',
-      language_info: {
-        name: 'python',
-        version: '3.11',
-        mimetype: 'text/x-python',
-        file_extension: '.py',
-        codemirror_mode: { name: 'ipython', version: 3 },
-        pygments_lexer: 'ipython3',
-        nbconvert_exporter: 'python'
-      },
-      banner: 'kite: CPython 3.11 (wasm)',
-      help_links: []
-    } as any;
-  }
-
-  async executeRequest(
-    content: KernelMessage.IExecuteRequestMsg['content']
-  ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
-    const reply = await this._request('execute_request', content);
-    if (reply) {
-      return reply;
-    }
-    if (this.isDisposed) {
-      // Restarted or shut down mid-cell: the frontend already dropped this cell.
-      return {
-        status: 'error',
-        execution_count: this.executionCount,
-        ename: 'KernelRestarted',
-        evalue: 'the kernel was restarted',
-        traceback: []
-      } as any;
-    }
-    // The worker died during the cell (wasm trap, RangeError, ...): say so in the cell.
-    const evalue =
-      `the kite interpreter crashed (${this._crashMessage()}); ` +
-      'its state is lost and the kernel restarts now.';
-    const traceback = [`\u001b[0;31mKernelCrashed\u001b[0m: ${evalue}`];
-    this.publishExecuteError({ ename: 'KernelCrashed', evalue, traceback });
-    return {
-      status: 'error',
-      execution_count: this.executionCount,
-      ename: 'KernelCrashed',
-      evalue,
-      traceback
-    } as any;
-  }
-
-  async completeRequest(
-    content: KernelMessage.ICompleteRequestMsg['content']
-  ): Promise<KernelMessage.ICompleteReplyMsg['content']> {
-    return (
-      (await this._request('complete_request', content)) ?? {
-        status: 'ok',
-        matches: [],
-        cursor_start: content.cursor_pos,
-        cursor_end: content.cursor_pos,
-        metadata: {}
+      if (tracked) {
+        this._pending.set(msg.header.msg_id, { msg, executionCount: null });
       }
-    );
-  }
-
-  async inspectRequest(
-    content: KernelMessage.IInspectRequestMsg['content']
-  ): Promise<KernelMessage.IInspectReplyMsg['content']> {
-    return (
-      (await this._request('inspect_request', content)) ?? {
-        status: 'ok',
-        found: false,
-        data: {},
-        metadata: {}
+      try {
+        controller.send(msg);
+        return;
+      } catch (err: any) {
+        this._pending.delete(msg.header.msg_id);
+        if (err?.name !== 'KernelDiedError' || attempt > 0) {
+          // Not sent (e.g. a DataCloneError), the worker is fine: the request fails alone.
+          console.warn(`[kite] ${msgType} not delivered`, err);
+          this._answerUnsent(msg, err);
+          return;
+        }
+        // The worker died before its fatal report reached us: recover, then send again.
+        this._onFatal(err);
+        await this._ready;
       }
-    );
-  }
-
-  async isCompleteRequest(
-    content: KernelMessage.IIsCompleteRequestMsg['content']
-  ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
-    return (
-      (await this._request('is_complete_request', content)) ?? { status: 'unknown' }
-    );
-  }
-
-  async commInfoRequest(
-    content: KernelMessage.ICommInfoRequestMsg['content']
-  ): Promise<KernelMessage.ICommInfoReplyMsg['content']> {
-    return (
-      (await this._request('comm_info_request', content)) ?? { status: 'ok', comms: {} }
-    );
-  }
-
-  inputReply(content: KernelMessage.IInputReplyMsg['content']): void {
-    const value = content.status === 'ok' ? (content as any).value ?? '' : '';
-    this._controller?.inputReply(value);
-  }
-
-  async commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {
-    // kite has no comms (no ipywidgets): close what the frontend opens.
-  }
-
-  async commMsg(msg: KernelMessage.ICommMsgMsg): Promise<void> {
-    // No comms.
-  }
-
-  async commClose(msg: KernelMessage.ICommCloseMsg): Promise<void> {
-    // No comms.
+    }
   }
 
   dispose(): void {
-    if (this.isDisposed) {
+    if (this._isDisposed) {
       return;
     }
+    this._isDisposed = true;
     const controller = this._controller;
     this._controller = null;
+    this._pending.clear();
     try {
       void Promise.resolve(controller?.shutdown()).catch(() => undefined);
     } catch (err) {
       console.warn('[kite] shutdown failed', err);
     }
-    super.dispose();
+    this._disposed.emit(void 0);
+    Signal.clearData(this);
   }
 
   private async _start(): Promise<void> {
     const t0 = performance.now();
-    let handle = (await this._hooks.takeSpare?.()) ?? null;
-    const prewarmed = handle !== null;
-    if (!handle) {
-      const mod = await loadControllerModule(this._assetsUrl);
-      if (this.isDisposed) {
+    try {
+      let handle = (await this._hooks.takeSpare?.()) ?? null;
+      const prewarmed = handle !== null;
+      if (!handle) {
+        const mod = await loadControllerModule(this._assetsUrl);
+        if (this._isDisposed) {
+          return;
+        }
+        handle = startController(mod, this._assetsUrl);
+      }
+      handle.handlers.onMessage = msg => this._toFrontend(msg);
+      handle.handlers.onFatal = err => this._onFatal(err);
+      const controller = handle.controller;
+      this._controller = controller;
+      if (this._isDisposed) {
+        void Promise.resolve(controller.shutdown()).catch(() => undefined);
         return;
       }
-      handle = startController(mod, this._assetsUrl);
-    }
-    handle.handlers.onPublish = (msgType, content) => this._publish(msgType, content);
-    handle.handlers.onInputRequest = (prompt, password) =>
-      this.inputRequest({ prompt: prompt ?? '', password: !!password });
-    handle.handlers.onFatal = err => this._onFatal(err);
-    const controller = handle.controller;
-    this._controller = controller;
-    if (this.isDisposed) {
-      controller.shutdown();
-      return;
-    }
-    await handle.started;
-    this._startupMs = performance.now() - t0;
-    const where = controller.isolated
-      ? 'cross-origin isolated: Interrupt and input() use shared memory'
-      : 'NOT cross-origin isolated: Interrupt cannot stop a running cell (restart instead)';
-    console.info(
-      `[kite] kernel ${this.id} ready in ${this._startupMs.toFixed(0)} ms` +
-        `${prewarmed ? ' (prewarmed interpreter)' : ''}; ${where}`
-    );
-    if (!controller.isolated) {
-      console.warn(`[kite] ${NOT_ISOLATED_REASON}`);
-      this._hooks.log?.(this, 'warning', NOT_ISOLATED_REASON);
+      const started = await handle.started;
+      this._started = true;
+      this._startupMs = performance.now() - t0;
+      mark('kernel-ready');
+      const where = controller.isolated
+        ? 'cross-origin isolated: Interrupt and input() use shared memory'
+        : 'NOT cross-origin isolated: Interrupt cannot stop a running cell (restart instead)';
+      console.info(
+        `[kite] kernel ${this.id} ready in ${this._startupMs.toFixed(0)} ms` +
+          `${prewarmed ? ' (prewarmed interpreter)' : ''}; ${where}; worker: ` +
+          JSON.stringify({ startup_ms: started?.startup_ms, ...(started?.timings ?? {}) })
+      );
+      if (!controller.isolated) {
+        console.warn(`[kite] ${NOT_ISOLATED_REASON}`);
+        this._hooks.log?.(this, 'warning', NOT_ISOLATED_REASON);
+      }
+    } catch (err) {
+      this._dead = err ?? new Error('the kernel did not start');
+      const text = `the kite interpreter did not start: ${String((err as any)?.message ?? err)}`;
+      console.error(`[kite] ${text}`, err);
+      this._hooks.log?.(this, 'error', text);
     }
   }
 
   /**
-   * Every message to the frontend goes through here. An execute_reply with status "error" (a
-   * KeyboardInterrupt, say) starts an abort, as ipykernel's stop_on_error does: the execute
-   * requests sent before it (the rest of a "Run all") are answered "aborted" without running.
-   * LiteKernelClient would instead drop them without any reply, which leaves the notebook's
-   * execution indicator busy forever; metadata.cause = 'interrupt' is what tells it not to.
+   * Every message the worker sends goes to the frontend through here, in JupyterLite's shape.
+   * LiteKernelClient routes by `header.session`: the socket of that client id gets the message
+   * (iopub then goes to every client of the kernel), so a message gets the session of the client
+   * whose request caused it (parent_header.session), as JupyterLite's own kernels do.
    */
-  private _outgoing(msg: KernelMessage.IMessage): void {
-    if (msg.channel === 'shell' && msg.header.msg_type === 'execute_reply') {
-      const content = msg.content as any;
-      if (content.status === 'error') {
-        const request = this.parent as KernelMessage.IExecuteRequestMsg | undefined;
-        if (request?.content?.stop_on_error !== false) {
-          this._abortBefore = Date.now();
-        }
-        msg.metadata = { ...(msg.metadata ?? {}), cause: 'interrupt' };
-      }
-    }
-    this._send(msg);
-  }
-
-  /** Whether an execute_request was sent before the last error (stop_on_error). */
-  private _shouldAbort(msg: KernelMessage.IMessage): boolean {
-    if (!this._abortBefore) {
-      return false;
-    }
-    const sent = Date.parse(msg.header.date ?? '');
-    return Number.isFinite(sent) && sent <= this._abortBefore;
-  }
-
-  private _replyAborted(msg: KernelMessage.IMessage): void {
-    const session = msg.header.session;
-    const status = (state: KernelMessage.Status) =>
-      this._send(
-        KernelMessage.createMessage({
-          msgType: 'status',
-          channel: 'iopub',
-          session,
-          parentHeader: msg.header as any,
-          content: { execution_state: state }
-        })
-      );
-    status('busy');
-    this._send(
-      KernelMessage.createMessage({
-        msgType: 'execute_reply',
-        channel: 'shell',
-        session,
-        parentHeader: msg.header as any,
-        content: { status: 'aborted', execution_count: null } as any,
-        metadata: { cause: 'interrupt' }
-      })
-    );
-    status('idle');
-  }
-
-  /** Send a request to the worker; `undefined` if the worker died meanwhile. */
-  private async _request(msgType: WorkerRequest, content: any): Promise<any | undefined> {
-    try {
-      await this._ready;
-    } catch (err) {
-      this._crash = this._crash ?? err;
-      return undefined;
-    }
-    const controller = this._controller;
-    if (!controller || this._crash) {
-      return undefined;
-    }
-    this._running++;
-    try {
-      return await controller.request(msgType, content);
-    } catch (err) {
-      if (!this._crash && !this.isDisposed) {
-        // A rejected request without a fatal report: treat it as a crash all the same.
-        this._crash = err ?? new Error('request failed');
-      }
-      return undefined;
-    } finally {
-      this._running--;
-    }
-  }
-
-  /** iopub messages from the interpreter, sent with the current cell as parent. */
-  private _publish(msgType: string, content: any): void {
-    if (this.isDisposed) {
+  private _toFrontend(raw: any): void {
+    if (this._isDisposed || !raw || !raw.header) {
       return;
     }
-    const parent = this.parentHeader;
-    if (
-      (msgType === 'display_data' ||
-        msgType === 'update_display_data' ||
-        msgType === 'execute_result') &&
-      content &&
-      !content.metadata
-    ) {
-      content.metadata = {};
+    const parent = raw.parent_header && raw.parent_header.msg_id ? raw.parent_header : {};
+    const session: string = parent.session || this._lastSession;
+    if (!session) {
+      // Nobody is connected yet (the worker's "starting" status at start-up).
+      return;
     }
-    this._send(
+    const msg = {
+      channel: raw.channel,
+      header: { ...raw.header, session },
+      parent_header: parent,
+      metadata: raw.metadata ?? {},
+      content: raw.content ?? {},
+      buffers: (raw.buffers ?? []).map(toArrayBuffer)
+    } as KernelMessage.IMessage;
+    const msgType = msg.header.msg_type;
+    if (msg.channel === 'iopub') {
+      if (msgType === 'execute_input' && parent.msg_id) {
+        const pending = this._pending.get(parent.msg_id);
+        if (pending) {
+          pending.executionCount = (msg.content as any).execution_count ?? null;
+        }
+      }
+    } else if (msgType.endsWith('_reply') && parent.msg_id) {
+      this._pending.delete(parent.msg_id);
+      if (msgType === 'kernel_info_reply' && this._firstInfoReply) {
+        this._firstInfoReply = false;
+        mark('first-kernel-info-reply');
+      }
+      if (msgType === 'execute_reply' && (msg.content as any).status === 'error') {
+        // LiteKernelClient cancels every message still waiting in its per-kernel queue, WITHOUT
+        // answering them, when it sees an execute_reply with status "error" unless
+        // metadata.cause is "interrupt". The core already aborts queued execute requests itself
+        // (stop_on_error), and messages do wait in that queue while the kernel (re)starts, so
+        // the tag keeps LiteKernelClient from dropping them (which would leave cells at "[*]").
+        msg.metadata = { ...msg.metadata, cause: 'interrupt' };
+      }
+    }
+    this._sendMessage(msg);
+  }
+
+  /** A message the frontend sent to a kernel that could not start: error reply, status dead. */
+  private _answerDead(msg: KernelMessage.IMessage): void {
+    const msgType = msg.header.msg_type;
+    if (!msgType.endsWith('_request')) {
+      return;
+    }
+    const reason = String(this._dead?.message ?? this._dead);
+    const evalue = `the kite interpreter did not start: ${reason}`;
+    this._reply(msg, { status: 'error', ename: 'KernelDead', evalue, traceback: [] });
+    this._status(msg, 'dead');
+  }
+
+  /** A request the controller could not post: error reply and idle, so the client is not stuck. */
+  private _answerUnsent(msg: KernelMessage.IMessage, err: any): void {
+    if (!msg.header.msg_type.endsWith('_request')) {
+      return;
+    }
+    const ename = String(err?.name ?? 'Error');
+    const evalue = String(err?.message ?? err);
+    this._reply(msg, { status: 'error', ename, evalue, traceback: [] });
+    this._status(msg, 'idle');
+  }
+
+  private _onFatal(err: any): void {
+    if (this._isDisposed || this._recovering || !this._started) {
+      // (a worker that dies while starting is _start's failure, reported there)
+      return;
+    }
+    const text = `the kite interpreter crashed: ${String(err?.message ?? err ?? 'fatal error')}`;
+    console.error(`[kite] ${text}`, err);
+    this._hooks.log?.(this, 'error', text);
+    this._recovering = this._recover(text);
+    this._ready = this._recovering;
+  }
+
+  /**
+   * After a crash: the request the worker was running gets a KernelCrashed error (iopub error +
+   * error reply), the ones queued behind it are aborted, then status "restarting" (as
+   * jupyter_server says when it auto-restarts a dead kernel), a fresh interpreter and "idle".
+   * If the restart fails, "dead" (the user can restart or pick another kernel).
+   */
+  private async _recover(text: string): Promise<void> {
+    const pending = [...this._pending.values()];
+    this._pending.clear();
+    const evalue = `${text}; its state is lost and the kernel restarts now.`;
+    const traceback = [`\u001b[0;31mKernelCrashed\u001b[0m: ${evalue}`];
+    pending.forEach(({ msg, executionCount }, index) => {
+      const isExecute = msg.header.msg_type === 'execute_request';
+      if (index === 0) {
+        if (isExecute) {
+          this._publish(msg, 'error', { ename: 'KernelCrashed', evalue, traceback });
+        }
+        this._reply(msg, {
+          status: 'error',
+          ename: 'KernelCrashed',
+          evalue,
+          traceback,
+          ...(isExecute ? { execution_count: executionCount } : {})
+        });
+      } else if (isExecute) {
+        this._reply(msg, { status: 'aborted', execution_count: null });
+      } else {
+        this._reply(msg, { status: 'error', ename: 'KernelCrashed', evalue, traceback: [] });
+      }
+      this._status(msg, 'idle');
+    });
+    const parent = pending[0]?.msg;
+    this._status(parent, 'restarting');
+    try {
+      if (!this._controller) {
+        throw new Error('no controller');
+      }
+      await this._controller.restart();
+      this._hooks.log?.(this, 'info', 'kite restarted after the crash');
+      this._status(parent, 'idle');
+    } catch (err) {
+      console.error('[kite] restart after crash failed', err);
+      this._hooks.log?.(this, 'error', `restart after crash failed: ${err}`);
+      this._dead = err ?? new Error('restart failed');
+      this._status(parent, 'dead');
+    } finally {
+      this._recovering = null;
+    }
+  }
+
+  private _reply(request: KernelMessage.IMessage, content: any): void {
+    const msgType = request.header.msg_type.replace(/_request$/, '_reply');
+    const msg = KernelMessage.createMessage({
+      msgType: msgType as any,
+      channel: (request.channel === 'control' ? 'control' : 'shell') as any,
+      session: request.header.session,
+      parentHeader: request.header as any,
+      content,
+      metadata: content.status === 'error' ? { cause: 'interrupt' } : {}
+    });
+    this._pending.delete(request.header.msg_id);
+    this._sendMessage(msg);
+  }
+
+  private _publish(parent: KernelMessage.IMessage, msgType: string, content: any): void {
+    this._sendMessage(
       KernelMessage.createMessage({
-        channel: 'iopub',
         msgType: msgType as any,
-        session: parent?.session ?? '',
-        parentHeader: parent as any,
+        channel: 'iopub',
+        session: parent.header.session,
+        parentHeader: parent.header as any,
         content
       })
     );
   }
 
-  private _onFatal(err: any): void {
-    if (this.isDisposed) {
+  private _status(parent: KernelMessage.IMessage | undefined, state: KernelMessage.Status): void {
+    const session = parent?.header.session || this._lastSession;
+    if (!session || this._isDisposed) {
       return;
     }
-    this._crash = err ?? new Error('fatal error');
-    const text = `the kite interpreter crashed: ${this._crashMessage()}`;
-    console.error(`[kite] ${text}`, err);
-    this._hooks.log?.(this, 'error', text);
-    if (!this.busy) {
-      // Died between requests: restart now (nobody waits for a reply).
-      void this._restartAfterCrash(this.parent);
-    }
+    this._sendMessage(
+      KernelMessage.createMessage({
+        msgType: 'status',
+        channel: 'iopub',
+        session,
+        parentHeader: (parent?.header ?? {}) as any,
+        content: { execution_state: state }
+      })
+    );
   }
 
-  private _crashMessage(): string {
-    const err = this._crash;
-    if (!err) {
-      return 'unknown error';
-    }
-    return String(err.message ?? err);
-  }
-
-  /**
-   * After a crash: tell the frontend that the kernel restarts (status "restarting", as
-   * jupyter_server does when it auto-restarts a dead kernel), start a fresh interpreter, and
-   * report "dead" if that fails too (the user can then restart or pick another kernel).
-   */
-  private async _restartAfterCrash(parent: KernelMessage.IMessage | undefined): Promise<void> {
-    if (this._restarting) {
-      return this._restarting;
-    }
-    const sendStatus = (state: KernelMessage.Status) =>
-      this._send(
-        KernelMessage.createMessage({
-          msgType: 'status',
-          channel: 'iopub',
-          session: parent?.header.session ?? '',
-          parentHeader: parent?.header as any,
-          content: { execution_state: state }
-        })
-      );
-    const run = async () => {
-      sendStatus('restarting');
-      try {
-        await this._controller!.restart();
-        this._crash = null;
-        this._hooks.log?.(this, 'info', 'kite restarted after the crash');
-      } catch (err) {
-        console.error('[kite] restart after crash failed', err);
-        this._hooks.log?.(this, 'error', `restart after crash failed: ${err}`);
-        sendStatus('dead');
-        throw err;
-      }
-    };
-    this._restarting = run();
-    this._ready = this._restarting;
-    try {
-      await this._restarting;
-    } catch {
-      // reported above
-    } finally {
-      this._restarting = null;
-    }
-  }
-
-  private _send: IKernel.SendMessage;
+  private _id: string;
+  private _name: string;
+  private _location: string;
+  private _sendMessage: IKernel.SendMessage;
   private _assetsUrl: string;
   private _hooks: KiteKernel.IHooks;
+  private _isDisposed = false;
+  private _disposed = new Signal<this, void>(this);
   private _controller: IKiteController | null = null;
   private _ready: Promise<void>;
   private _startupMs = 0;
-  private _running = 0;
-  private _crash: any = null;
-  private _restarting: Promise<void> | null = null;
-  private _earlyInterrupts = new Set<string>();
-  private _abortBefore = 0;
+  private _pending = new Map<string, IPending>();
+  private _lastSession = '';
+  private _dead: any = null;
+  private _recovering: Promise<void> | null = null;
+  private _started = false;
+  private _firstMessage = true;
+  private _firstInfoReply = true;
+}
+
+/** A buffer as a whole ArrayBuffer (JupyterLab's serializer ignores a view's byteOffset). */
+function toArrayBuffer(buffer: any): ArrayBuffer {
+  if (buffer instanceof ArrayBuffer) {
+    return buffer;
+  }
+  if (ArrayBuffer.isView(buffer)) {
+    const view = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    return view.slice().buffer;
+  }
+  return new Uint8Array(buffer ?? []).buffer;
 }
