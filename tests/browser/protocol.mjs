@@ -9,7 +9,7 @@
 // messages whose parent is that request, once the status "idle" for it has arrived. Every message
 // the connection receives is also kept (`log`), buffers as arrays of byte values.
 //
-// `protocolChecks(page)` runs the checks of tests/browser/test_protocol.py (execution counts,
+// `protocolChecks(page)` runs the checks of tests/browser/test_lite_protocol.py (execution counts,
 // stop_on_error, comms, comm_info, history, unknown requests, interrupts, stdin, parent headers)
 // in one kernel and returns what it saw; the test asserts.
 
