@@ -10,7 +10,7 @@ PY := $(CURDIR)/.venv/bin/python
 PORT ?= 8000
 export JUPYTER_PATH := $(CURDIR)/build/share/jupyter
 
-.PHONY: all deps cpython wasm native lite site test demo bench console clean
+.PHONY: all deps cpython wasm native lite site test soak demo bench console clean
 all: wasm native site
 
 deps:
@@ -40,6 +40,15 @@ site: lite
 
 test: all
 	@$(PY) -m pytest tests
+
+# The long reliability run (tests/test_reliability.py with 10x the rounds of `make test`):
+# interrupt soak, message fuzzer, memory check. Override any knob on the command line.
+KITE_SOAK_ROUNDS ?= 10000
+KITE_FUZZ_MESSAGES ?= 20000
+KITE_MEMORY_CELLS ?= 20000
+soak: all
+	@KITE_SOAK_ROUNDS=$(KITE_SOAK_ROUNDS) KITE_FUZZ_MESSAGES=$(KITE_FUZZ_MESSAGES) \
+	  KITE_MEMORY_CELLS=$(KITE_MEMORY_CELLS) $(PY) -m pytest tests/test_reliability.py -rA
 
 demo: all
 	@$(PY) wasm/serve.py build/site --port $(PORT)

@@ -147,7 +147,7 @@ bool is_reply_free(const std::string& type) {
 
 std::string reply_type_of(const std::string& type) {
     const std::string suffix = "_request";
-    if (type.size() > suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0)
+    if (type.size() >= suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0)
         return type.substr(0, type.size() - suffix.size()) + "_reply";
     return {};
 }
