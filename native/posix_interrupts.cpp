@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cmath>
 #include <csignal>
 #include <ctime>
@@ -51,6 +52,9 @@ int set_wakeup_fd(int fd) {
 // The no-op signal call_interruptibly's watcher sends to the main thread: its only effect is
 // EINTR in the blocking call (installed without SA_RESTART). A real-time signal nobody else uses.
 int poke_signal() { return SIGRTMIN + 2; }
+
+// How often the watcher repeats its poke while the wait has not ended.
+constexpr int k_poke_interval_ms = 5;
 
 void install_poke_handler() {
     static const bool installed = [] {
@@ -136,6 +140,14 @@ void posix_interrupts::begin_request(const request_info& request) {
         if (take_tripped()) m_carried = true;
         return;
     }
+    // 0. From now on interrupt() knows this cell (and its date) runs: an interrupt_request
+    //    dated before it is not raised at all. One that raised SIGINT before this point left it
+    //    pending (interrupt() raises under m_mutex), and step 1 collects it.
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_running = true;
+        m_running_date = parse_date(request.date);
+    }
     // 1. Everything that arrived since the last execute ended: a blocked, pending SIGINT
     //    (consumed without running a handler), CPython's tripped flag, the carried one.
     bool pending = m_carried;
@@ -165,6 +177,8 @@ void posix_interrupts::end_request() {
     set_sigint_blocked(true);
     std::lock_guard<std::mutex> lock(m_mutex);
     m_interrupts_at_end = m_interrupts;
+    m_running = false;
+    m_running_date.reset();
 }
 
 bool posix_interrupts::interrupt(const json& request_header, std::string& reason) {
@@ -174,14 +188,21 @@ bool posix_interrupts::interrupt(const json& request_header, std::string& reason
         auto it = request_header.find("date");
         if (it != request_header.end() && it->is_string()) date = parse_date(it->get<std::string>());
     }
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_last_interrupt = date ? *date : now_micros();
-        ++m_interrupts;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (date && m_running && m_running_date && *m_running_date > *date) {
+        // The running cell was sent after this interrupt (it overtook it across the shell and
+        // control sockets); every cell sent before the interrupt has ended, since shell requests
+        // run in order. Nothing to interrupt: raising SIGINT would hit the wrong cell.
+        std::fprintf(stderr, "kite: dropped an interrupt_request dated before the running cell\n");
+        return true;
     }
-    // Recorded before the signal exists, so begin_request never sees it without its date.
-    // Every thread but the main one blocks SIGINT (or is a Python thread a cell started, where
-    // CPython's handler only trips its flag), so it reaches the cell or waits, pending.
+    m_last_interrupt = date ? *date : now_micros();
+    ++m_interrupts;
+    // Recorded before the signal exists, so begin_request never sees it without its date; raised
+    // under m_mutex, so begin_request either collects it pending (step 1) or, having marked its
+    // cell running first, is seen above. Every thread but the main one blocks SIGINT (or is a
+    // Python thread a cell started, where CPython's handler only trips its flag), so it reaches
+    // the cell or waits, pending.
     kill(getpid(), SIGINT);
     return true;
 }
@@ -223,16 +244,26 @@ int posix_interrupts::call_interruptibly(const std::function<bool()>& blocking) 
         sigset_t all;
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, nullptr);
+        // 1. Wait until a handler writes the wakeup pipe (or the wait ends). The pipe is not
+        //    drained here (the main thread reads it after EINTR): it stays readable from now on.
         struct pollfd fds[2] = {{wakeup, POLLIN, 0}, {stop[0], POLLIN, 0}};
-        bool signalled = false;
         for (;;) {
-            // Once a handler ran, poke until the wait is over (a poke can land just before the
-            // wait enters poll and be lost, like the signal itself).
-            int rc = poll(fds, 2, signalled ? 5 : -1);
-            if (rc < 0 && errno != EINTR) break;
-            if (rc > 0 && fds[1].revents) break;
-            if (rc > 0 && (fds[0].revents & POLLIN)) signalled = true;
-            if (signalled) pthread_kill(target, poke_signal());
+            int rc = poll(fds, 2, -1);
+            if (rc < 0 && errno == EINTR) continue;
+            if (rc < 0 || fds[1].revents) return;
+            if (fds[0].revents) break;
+        }
+        // 2. Poke, then again every k_poke_interval_ms until the wait is over (a poke can land
+        //    just before the wait enters poll and be lost, like the signal itself). Only the
+        //    stop pipe is watched from here: polling the (still readable) wakeup pipe would
+        //    return at once and send pokes back to back. The poke is a real-time signal, so
+        //    each one is queued: a flood of them kept the main thread in its signal handlers
+        //    for seconds (issue 14), unable to leave the wait they were meant to end.
+        struct pollfd stop_fd = {stop[0], POLLIN, 0};
+        for (;;) {
+            pthread_kill(target, poke_signal());
+            int rc = poll(&stop_fd, 1, k_poke_interval_ms);
+            if (rc > 0 || (rc < 0 && errno != EINTR)) return;
         }
     });
     auto finish = [&] {

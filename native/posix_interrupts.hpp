@@ -46,7 +46,9 @@ public:
     // Always 0: CPython's handlers have already recorded the signal; PyErr_CheckSignals acts on it.
     int take() override { return 0; }
     // An interrupt_request (control thread): remembers its header.date and sends SIGINT to the
-    // process. Never fails.
+    // process, except when the cell running now is dated after it (the client sent that cell
+    // after the interrupt; every cell sent before it has ended, shell requests run in order):
+    // then it is dropped (logged on stderr). Never fails.
     bool interrupt(const json& request_header, std::string& reason) override;
 
     // For a host's blocking wait that cannot watch the wakeup pipe itself (ZeroMQ's recv on the
@@ -54,8 +56,9 @@ public:
     // wait failed with EINTR. Returns 0 when it completed, else the number of the signal that cut
     // it short, for input_result::signal. It is not called at all when a SIGINT is already
     // waiting for Python's handler; while it runs, a watcher thread pokes the main thread with a
-    // no-op signal once CPython's handler has written the pipe (on any thread), so a SIGINT
-    // handled just before the wait started, or on another thread, still ends it.
+    // no-op signal once CPython's handler has written the pipe (on any thread), then every 5 ms
+    // until the wait is over, so a SIGINT handled just before the wait started, or on another
+    // thread, still ends it.
     int call_interruptibly(const std::function<bool()>& blocking);
 
     // header.date as microseconds since the Unix epoch (ISO 8601: fractional seconds, Z, +hh:mm,
@@ -72,10 +75,14 @@ private:
     bool m_installed = false;
     pthread_t m_main;
     bool m_carried = false;  // a tripped SIGINT moved aside between requests (main thread only)
-    std::mutex m_mutex;      // guards the three below (control thread vs main thread)
+    std::mutex m_mutex;      // guards the five below (control thread vs main thread)
     std::optional<std::int64_t> m_last_interrupt;  // date of the last interrupt_request
     std::uint64_t m_interrupts = 0;                // interrupt_requests seen so far
     std::uint64_t m_interrupts_at_end = 0;         // ... when the last request ended
+    // An execute_request is between begin_request and end_request; its header.date (nullopt:
+    // none or unreadable). interrupt() never raises SIGINT into a cell dated after it.
+    bool m_running = false;
+    std::optional<std::int64_t> m_running_date;
 };
 
 }  // namespace kite

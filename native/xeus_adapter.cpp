@@ -12,7 +12,8 @@
 //  - stops the server once the core has answered a shutdown_request;
 //  - replaces xeus::xzmq_serializer::deserialize so that a multipart message with missing frames
 //    is rejected before xeus 2.4.1 reads past its end (libzmq aborts otherwise), and a message
-//    over the size limit is answered (MessageTooLarge) from its header without parsing the rest.
+//    over the size limit is answered (MessageTooLarge) from its header without parsing the rest;
+//  - replaces zmq_msg_send so that no signal can cut an input_request's multipart send short.
 // SIGINT is blocked in every thread xeus and ZeroMQ create (they inherit the main thread's mask,
 // see main.cpp and posix_interrupts); xeus's shell loop waits in zmq_poll on the main thread and
 // does not survive the EINTR a handled signal would cause there.
@@ -58,16 +59,42 @@ const char k_wake_frame[] = "kite-native:wake-control";
 // True on xeus's control thread while it handles a message.
 thread_local bool t_on_control = false;
 
+// True on the main thread while xeus sends an input_request (request_input): the zmq_msg_send
+// replacement at the end of this file then holds back every asynchronous signal for each frame.
+// SIGINT is unblocked in a cell, and posix_interrupts' watcher may already poke (a handler ran
+// just before the send): EINTR in the frame k > 0 of a multipart send would leave frames 0..k-1
+// queued in the ROUTER socket, and the next stdin message would be sent glued to them (garbled
+// for the client). Held, the signal is handled between frames; the recv that follows sees the
+// handler's byte in the wakeup pipe (the watcher pokes it) and ends with EINTR.
+thread_local bool t_hold_signals_in_send = false;
+
+struct signals_held_in_send {
+    signals_held_in_send() { t_hold_signals_in_send = true; }
+    ~signals_held_in_send() { t_hold_signals_in_send = false; }
+    signals_held_in_send(const signals_held_in_send&) = delete;
+    signals_held_in_send& operator=(const signals_held_in_send&) = delete;
+};
+
 // The message size limit (bytes; 0 = none), read by the deserialize replacement.
 std::atomic<std::size_t> g_max_message_bytes{default_max_message_bytes};
 
-// Set by the deserialize replacement when it refused a message over the limit (it returns the
-// header alone); read by the listener that xeus calls next on the same thread with that message.
+// Set by the deserialize replacement when it refused a message (it returns the header alone):
+// over the size limit (MessageTooLarge), or a frame nested too deep or not valid JSON
+// (MalformedMessage); read by the listener that xeus calls next on the same thread with that
+// message, which answers it (refuse) or, on stdin, drops it.
 struct refused_message {
     std::string msg_id;
-    std::size_t bytes = 0;
+    std::string ename;   // MessageTooLarge, MalformedMessage
+    std::string evalue;  // what was wrong, for the client
+    std::string what;    // the same, short, for the kernel's log
 };
-thread_local std::optional<refused_message> t_too_large;
+thread_local std::optional<refused_message> t_refused;
+
+// The deepest nesting of JSON arrays and objects a message frame may have. nlohmann's recursive
+// code (dump, destruction) and xeus's parse overflow the main thread's stack on ~100,000 levels
+// (SIGSEGV); Python's json and kite-node (wire.js) reject deep nesting too. Same limit in
+// kite-node: keep both equal (DEVELOPERS.md, "The message size limit").
+constexpr std::size_t k_max_json_depth = 256;
 
 std::string format_bytes(std::size_t n) {
     char text[64];
@@ -159,9 +186,9 @@ struct xeus_transport::impl {
     void handle(xeus::xmessage msg, bool control) {
         if (msg.header() == json(k_wake_frame)) return;  // see stop_serving
         const char* channel = control ? "control" : "shell";
-        if (auto big = std::exchange(t_too_large, std::nullopt)) {
-            if (string_field(msg.header(), "msg_id") == big->msg_id) {
-                refuse(msg, control, big->bytes);
+        if (auto refused = std::exchange(t_refused, std::nullopt)) {
+            if (string_field(msg.header(), "msg_id") == refused->msg_id) {
+                refuse(msg, control, *refused);
                 return;
             }
         }
@@ -185,10 +212,9 @@ struct xeus_transport::impl {
     }
 
     void on_stdin(xeus::xmessage msg) {
-        if (auto big = std::exchange(t_too_large, std::nullopt)) {
-            // an input_reply over the limit: not read; request_input asks again
-            log("dropped a " + string_field(msg.header(), "msg_type") + " of " + std::to_string(big->bytes) +
-                " bytes on stdin: over the message size limit");
+        if (auto refused = std::exchange(t_refused, std::nullopt)) {
+            // an input_reply over the limit or malformed: not read; request_input asks again
+            log("dropped a " + string_field(msg.header(), "msg_type") + " on stdin: " + refused->what);
             stdin_reply.reset();
             return;
         }
@@ -207,23 +233,18 @@ struct xeus_transport::impl {
         return m;
     }
 
-    // A message over the size limit, of which only the header was read (the deserialize
-    // replacement): a request gets an error reply MessageTooLarge (an execute_request also an
-    // iopub error, shown in the cell); other messages (comm_msg, ...) have no reply in the
-    // protocol: the error goes to iopub stderr. Between status busy and idle, as the core does.
-    // The core and Python never see it.
-    void refuse(xeus::xmessage& msg, bool control, std::size_t bytes) {
+    // A message refused by the deserialize replacement, of which only the header was read
+    // (over the size limit: MessageTooLarge; a frame nested too deep or not valid JSON:
+    // MalformedMessage): a request gets an error reply (an execute_request also an iopub error,
+    // shown in the cell); other messages (comm_msg, ...) have no reply in the protocol: the error
+    // goes to iopub stderr. Between status busy and idle, as the core does. The core and Python
+    // never see it.
+    void refuse(xeus::xmessage& msg, bool control, const refused_message& refused) {
         const json& request = msg.header();
         const std::string type = string_field(request, "msg_type");
-        const std::size_t limit = g_max_message_bytes.load();
-        const std::string evalue =
-            "the " + type + " message is " + format_bytes(bytes) + " (" + std::to_string(bytes) +
-            " bytes), over the kernel's limit of " + format_bytes(limit) + " (" + std::to_string(limit) +
-            " bytes) per message, and was not processed. Send less data per message, or raise the limit: "
-            "set KITE_MAX_MESSAGE_BYTES (bytes, e.g. 256M; 0 = no limit) in the environment of the kernel "
-            "(kernelspec \"env\") or pass --max-message-bytes to kite-native";
-        log(type + " on " + (control ? "control" : "shell") + ": " + std::to_string(bytes) +
-            " bytes, over the message size limit (" + std::to_string(limit) + "): not processed");
+        const std::string& ename = refused.ename;
+        const std::string& evalue = refused.evalue;
+        log(type + " on " + (control ? "control" : "shell") + ": " + refused.what + ": not processed");
         const auto key = std::make_pair(control, route_key(request));
         {
             std::lock_guard<std::mutex> lock(routes_mutex);
@@ -233,19 +254,19 @@ struct xeus_transport::impl {
         const std::string suffix = "_request";
         const bool is_request = type.size() > suffix.size() &&
                                 type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0;
-        const json traceback = json::array({"MessageTooLarge: " + evalue});
+        const json traceback = json::array({ename + ": " + evalue});
         if (is_request) {
-            json content = {{"status", "error"}, {"ename", "MessageTooLarge"}, {"evalue", evalue},
+            json content = {{"status", "error"}, {"ename", ename}, {"evalue", evalue},
                             {"traceback", traceback}};
             if (type == "execute_request") {
-                send(made("iopub", "error", {{"ename", "MessageTooLarge"}, {"evalue", evalue}, {"traceback", traceback}},
+                send(made("iopub", "error", {{"ename", ename}, {"evalue", evalue}, {"traceback", traceback}},
                           request));
                 content["execution_count"] = nullptr;
             }
             const std::string reply = type.substr(0, type.size() - suffix.size()) + "_reply";
             send(made(control ? "control" : "shell", reply, std::move(content), request));
         } else {
-            send(made("iopub", "stream", {{"name", "stderr"}, {"text", "MessageTooLarge: " + evalue + "\n"}}, request));
+            send(made("iopub", "stream", {{"name", "stderr"}, {"text", ename + ": " + evalue + "\n"}}, request));
         }
         send(made("iopub", "status", {{"execution_state", "idle"}}, request));
         std::lock_guard<std::mutex> lock(routes_mutex);
@@ -361,6 +382,7 @@ struct xeus_transport::impl {
                                      request.metadata, request.content,
                                      to_xeus_buffers(request.buffers));
                     try {
+                        const signals_held_in_send held;
                         server->send_stdin(std::move(x));
                         return true;
                     } catch (const zmq::error_t& e) {
@@ -540,4 +562,28 @@ xeus::xmessage xeus::xzmq_serializer::deserialize(zmq::multipart_t& wire_msg, co
     auto fn = kite::native::xeus_deserialize();
     if (!fn) throw std::runtime_error("kite-native: libxeus's xzmq_serializer::deserialize not found");
     return fn(wire_msg, auth);
+}
+
+// Preempts libzmq's zmq_msg_send (libxeus calls it through its PLT; this executable exports its
+// symbols): forwards every call, holding back asynchronous signals for the frame when the
+// calling thread is sending an input_request (t_hold_signals_in_send, see there). Every other
+// caller (xeus's other sockets, pyzmq in a cell) gets libzmq's function unchanged.
+extern "C" __attribute__((visibility("default")))
+int zmq_msg_send(zmq_msg_t* msg, void* socket, int flags) {
+    using send_fn = int (*)(zmq_msg_t*, void*, int);
+    static const send_fn real = reinterpret_cast<send_fn>(dlsym(RTLD_NEXT, "zmq_msg_send"));
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (!kite::native::t_hold_signals_in_send) return real(msg, socket, flags);
+    sigset_t hold, old;
+    sigfillset(&hold);
+    for (int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) sigdelset(&hold, sync);
+    pthread_sigmask(SIG_BLOCK, &hold, &old);
+    const int rc = real(msg, socket, flags);
+    const int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = saved;
+    return rc;
 }
