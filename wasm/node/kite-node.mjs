@@ -147,7 +147,15 @@ function transmit(msg, ids = []) {
     log(`a message for an unknown channel ${JSON.stringify(channel)} dropped`);
     return Promise.resolve();
   }
-  const frames = frame(msg, ids);
+  let frames;
+  try {
+    frames = frame(msg, ids);
+  } catch (e) {
+    // never from a client's structure (wire.js bounds their nesting): a kernel message that
+    // cannot be serialised is dropped, and the loop that sent it lives on
+    log(`a ${msg.header && msg.header.msg_type} message for ${channel} cannot be serialised (${e.message}): dropped`);
+    return Promise.resolve();
+  }
   debug(`-> ${channel} ${msg.header.msg_type}`);
   tails[channel] = tails[channel].then(() => sock.send(frames)).catch((e) => {
     if (!exitStarted) log(`${channel}: send failed: ${e.message}`);

@@ -17,6 +17,45 @@ const FRAME_HARD_CAP_MIN = 1024 * 1024 * 1024;
 // not parsed (no real header comes close).
 export const MAX_HEADER_FRAME = 64 * 1024;
 
+// The deepest nesting of arrays/objects accepted in each JSON frame of a message (header,
+// parent_header, metadata, content). Real messages nest a few levels (widget state and Plotly
+// figures: under 20); Python's json (every jupyter_client) fails at about 1,000 (RecursionError),
+// JSON.stringify and the worker's conversions recurse too. A deeper frame is refused by
+// wire.js's parseMessage before anything parses it into a structure (DEVELOPERS.md).
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * The nesting depth of the JSON text in `buf` (bytes), counted without recursion: brackets
+ * outside strings. Stops at `limit + 1` (a frame of any depth costs one linear scan at most).
+ */
+export function jsonDepth(buf, limit = Infinity) {
+  let depth = 0;
+  let max = 0;
+  const n = buf.length;
+  for (let i = 0; i < n; i++) {
+    const c = buf[i];
+    if (c === 0x22) {
+      // a string: its closing quote is the next one not escaped by an odd run of backslashes
+      for (;;) {
+        const j = buf.indexOf(0x22, i + 1);
+        if (j < 0) return max; // unterminated: JSON.parse says so
+        let k = j - 1;
+        while (buf[k] === 0x5c) k--;
+        i = j;
+        if ((j - 1 - k) % 2 === 0) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return max;
+}
+
 /** Bytes from "67108864", "64M", "64MiB", "1g" (K/M/G: powers of 1024); NaN when unreadable. */
 export function parseBytes(text) {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(String(text));

@@ -3,7 +3,7 @@
 // few messages the host itself builds. No sockets, no kernel state. ESM, Node only.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 
-import { MAX_HEADER_FRAME } from './message-limit.js';
+import { MAX_HEADER_FRAME, MAX_JSON_DEPTH, jsonDepth } from './message-limit.js';
 
 export const PROTOCOL_VERSION = '5.3';
 const DELIM = Buffer.from('<IDS|MSG>');
@@ -19,6 +19,18 @@ export function replyType(msg_type) {
   if (typeof msg_type !== 'string' || !msg_type) return 'error_reply';
   return msg_type.endsWith('_request') ? msg_type.slice(0, -'_request'.length) + '_reply' : `${msg_type}_reply`;
 }
+
+/**
+ * A header nested deeper than MAX_JSON_DEPTH, made safe to use as a parent_header: its top-level
+ * fields whose values are not objects or arrays (msg_id, msg_type, session, date, ...).
+ */
+export function shallowHeader(header) {
+  const out = {};
+  if (isObject(header)) for (const [k, v] of Object.entries(header)) if (v === null || typeof v !== 'object') out[k] = v;
+  return out;
+}
+
+const tooDeepText = (name) => `the ${name} frame nests deeper than ${MAX_JSON_DEPTH} levels of arrays/objects (the kernel's limit)`;
 
 export function errorContent(ename, evalue) {
   return { status: 'error', ename, evalue, traceback: [`${ename}: ${evalue}`] };
@@ -64,6 +76,7 @@ export function createWire({ key, maxMessageBytes }) {
         if (parts[0].length <= MAX_HEADER_FRAME) {
           try {
             header = JSON.parse(parts[0].toString('utf8'));
+            if (jsonDepth(parts[0], MAX_JSON_DEPTH) > MAX_JSON_DEPTH) header = shallowHeader(header);
           } catch (e) {
             header = null;
           }
@@ -75,20 +88,30 @@ export function createWire({ key, maxMessageBytes }) {
       }
     }
     const names = ['header', 'parent_header', 'metadata', 'content'];
+    // Nesting is measured before parsing (a linear scan, no recursion): a frame deeper than
+    // MAX_JSON_DEPTH never becomes a structure anything walks recursively (JSON.stringify, the
+    // worker, a client's decoder when echoed as parent_header). A too-deep header is answered
+    // with its shallow fields as parent (shallowHeader), never echoed.
+    let deepHeader = false;
     const parsed = [];
     for (let i = 0; i < 4; i++) {
+      const tooDeep = jsonDepth(parts[i], MAX_JSON_DEPTH) > MAX_JSON_DEPTH;
+      if (tooDeep && i > 0) return { ids, bad: tooDeepText(names[i]), header: deepHeader ? shallowHeader(parsed[0]) : parsed[0] };
       try {
-        parsed.push(JSON.parse(parts[i].toString('utf8')));
+        parsed.push(JSON.parse(parts[i].toString('utf8'))); // V8's JSON.parse does not recurse
       } catch (e) {
-        return { ids, bad: `the ${names[i]} frame is not valid JSON (${e.message})`, header: i > 0 ? parsed[0] : null };
+        return { ids, bad: `the ${names[i]} frame is not valid JSON (${e.message})`, header: i > 0 ? (deepHeader ? shallowHeader(parsed[0]) : parsed[0]) : null };
       }
+      if (tooDeep) deepHeader = true;
     }
-    const [header, parent_header, metadata, content] = parsed;
-    if (!isObject(header)) return { ids, bad: 'the header is not a JSON object' };
+    const [parsedHeader, parent_header, metadata, content] = parsed;
+    if (!isObject(parsedHeader)) return { ids, bad: 'the header is not a JSON object' };
+    const header = deepHeader ? shallowHeader(parsedHeader) : parsedHeader;
     // replies are routed back by the request's msg_id; the core drops a message without msg_type
     for (const field of ['msg_id', 'msg_type']) {
       if (typeof header[field] !== 'string' || !header[field]) return { ids, bad: `the header has no ${field}`, header };
     }
+    if (deepHeader) return { ids, bad: tooDeepText('header'), header };
     const buffers = frames.slice(idx + 6).map(toArrayBuffer);
     return { ids, msg: { channel, header, parent_header, metadata, content, buffers } };
   }

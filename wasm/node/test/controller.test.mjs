@@ -13,7 +13,7 @@ import { nodeWorkerFactory } from '../worker-factory.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = mkdtempSync(path.join(os.tmpdir(), 'kite-fake-dist-'));
 execFileSync(process.execPath, [path.join(here, 'make-fake-dist.mjs'), dist]);
-const { KiteController, KernelDiedError, INPUT_CAPACITY, LAYOUT } = await import(pathToFileURL(path.join(dist, 'controller.js')).href);
+const { KiteController, KernelDiedError, INPUT_CAPACITY, LAYOUT, parseDate, ARMED_INTERRUPT_MS } = await import(pathToFileURL(path.join(dist, 'controller.js')).href);
 
 let nextId = 1;
 function request(msg_type, content = {}, { channel = 'shell', buffers = [] } = {}) {
@@ -295,5 +295,121 @@ test('shutdown_request while idle goes to the worker (its core answers)', async 
   assert.deepEqual(reply.content, { status: 'ok', restart: true });
   assert.equal(reply.header.session, 'fake'); // built by the (fake) core, not the controller
   assert.ok(msgs.some((m) => m.channel === 'iopub' && m.header.msg_type === 'shutdown_reply'));
+  c.shutdown();
+});
+
+// ---- dated interrupts (issue 14): an interrupt_request applies to the execute_requests the
+// client sent before it (header.date), whatever order they arrive in.
+
+/** An ISO 8601 date with microseconds, `us` µs after T0 (as jupyter_client writes them). */
+const T0 = Date.UTC(2026, 11, 1, 12, 0, 0) * 1000;
+function stamp(us) {
+  const t = T0 + us;
+  return new Date(Math.floor(t / 1000)).toISOString().slice(0, 23) + String(t % 1000).padStart(3, '0') + 'Z';
+}
+function dated(msg, us) {
+  msg.header.date = stamp(us);
+  return msg;
+}
+const code = (text) => ({ code: text, silent: false, store_history: true, allow_stdin: true });
+
+test('parseDate: microseconds, zones, no fraction; unreadable -> null', () => {
+  assert.equal(parseDate('2026-12-01T12:00:00.000001Z') - parseDate('2026-12-01T12:00:00Z'), 1);
+  assert.equal(parseDate('2026-12-01T12:00:00.123456+00:00'), parseDate('2026-12-01T12:00:00.123456Z'));
+  assert.equal(parseDate('2026-12-01T13:30:00.5+01:30'), parseDate('2026-12-01T12:00:00.500000Z'));
+  assert.equal(parseDate('2026-12-01T12:00:00.1234567Z'), parseDate('2026-12-01T12:00:00.123456Z')); // beyond µs: cut
+  assert.equal(parseDate('2026-12-01T12:00:00.123456'), parseDate('2026-12-01T12:00:00.123456Z')); // naive = UTC
+  assert.equal(parseDate(stamp(7)) - T0, 7);
+  for (const bad of [undefined, null, 5, '', 'yesterday', '2026-13-01T00:00:00Z', '2026-12-01T12:00:00Zjunk', 'x'.repeat(100)]) {
+    assert.equal(parseDate(bad), null, String(bad));
+  }
+});
+
+test('a dated interrupt never hits an execute dated after it, even one that arrived first', async () => {
+  const { c, all, run } = make();
+  await c.start();
+  // the next cell overtook the interrupt (shell before control): the interrupt is for earlier cells
+  const later = run(dated(request('execute_request', code('time.sleep(0.3)')), 10));
+  const req = dated(request('interrupt_request', {}, { channel: 'control' }), 5);
+  const before = all.length;
+  c.send(req);
+  const reply = all.slice(before).find((m) => m.header.msg_type === 'interrupt_reply');
+  assert.equal(reply.content.status, 'ok');
+  assert.equal((await later).reply.content.status, 'ok');
+  assert.equal(c._armed, null, 'an execute dated after it was already sent: nothing to wait for');
+  // equal dates count as "before": that cell is interrupted
+  const same = run(dated(request('execute_request', code('while True: pass')), 20));
+  assert.deepEqual(c.interrupt(2, stamp(20)), { ok: true });
+  assert.equal((await same).reply.content.ename, 'KeyboardInterrupt');
+  c.shutdown();
+});
+
+test('a dated interrupt aims at the oldest pending execute dated at or before it', async () => {
+  const { c, run } = make();
+  await c.start();
+  const first = run(dated(request('execute_request', code('time.sleep(0.3)')), 10));
+  const second = run(dated(request('execute_request', code('while True: pass')), 20));
+  const third = run(dated(request('execute_request', code('time.sleep(0.1)')), 30));
+  assert.deepEqual(c.interrupt(0, stamp(15)), { ok: true }); // signal 0: aims without interrupting
+  assert.equal(Atomics.load(c._i32, LAYOUT.TARGET), 1);
+  await first;
+  assert.deepEqual(c.interrupt(2, stamp(25)), { ok: true }); // the 1st is over: the 2nd, not the 3rd
+  assert.equal(Atomics.load(c._i32, LAYOUT.TARGET), 2);
+  assert.equal((await second).reply.content.ename, 'KeyboardInterrupt');
+  assert.equal((await third).reply.content.status, 'ok');
+  // undated (SIGINT, the Interrupt button): the oldest pending, as before
+  const fourth = run(dated(request('execute_request', code('while True: pass')), 40));
+  assert.deepEqual(c.interrupt(), { ok: true });
+  assert.equal((await fourth).reply.content.ename, 'KeyboardInterrupt');
+  c.shutdown();
+});
+
+test('an interrupt that arrives before its execute_request is armed and hits it', async () => {
+  const { c, all, run } = make();
+  await c.start();
+  await run(dated(request('execute_request', code('1')), 10));
+  // the client sent execute (dated 20) then interrupt (dated 30); the interrupt arrived first
+  const req = dated(request('interrupt_request', {}, { channel: 'control' }), 30);
+  const before = all.length;
+  c.send(req);
+  assert.equal(all.slice(before).find((m) => m.header.msg_type === 'interrupt_reply').content.status, 'ok');
+  assert.ok(c._armed, 'kept armed');
+  const p = run(dated(request('execute_request', code('time.sleep(30)')), 20));
+  assert.equal(c._armed, null, 'used once');
+  assert.equal(Atomics.load(c._i32, LAYOUT.TARGET), 2);
+  assert.equal((await p).reply.content.ename, 'KeyboardInterrupt');
+  // a non-execute request in between neither uses nor discards it
+  assert.deepEqual(c.interrupt(2, stamp(50)), { ok: true, armed: true });
+  await run(dated(request('complete_request', { code: 'pri', cursor_pos: 3 }), 45));
+  assert.ok(c._armed);
+  const q = run(dated(request('execute_request', code('while True: pass')), 40));
+  assert.equal((await q).reply.content.ename, 'KeyboardInterrupt');
+  c.shutdown();
+});
+
+test('an armed interrupt is discarded by an execute dated after it, and after ARMED_INTERRUPT_MS', async () => {
+  const { c, run } = make();
+  await c.start();
+  assert.equal(ARMED_INTERRUPT_MS, 10000);
+  assert.deepEqual(c.interrupt(2, stamp(10)), { ok: true, armed: true });
+  const { reply } = await run(dated(request('execute_request', code('time.sleep(0.2)')), 11));
+  assert.equal(reply.content.status, 'ok', 'dated after the interrupt: never hit');
+  assert.equal(c._armed, null);
+  // an older-dated execute after that (another client) is not hit either: the interrupt is over
+  assert.equal((await run(dated(request('execute_request', code('time.sleep(0.1)')), 5))).reply.content.status, 'ok');
+  // expired: armed longer than ARMED_INTERRUPT_MS before its execute came
+  assert.deepEqual(c.interrupt(2, stamp(100)), { ok: true, armed: true });
+  c._armed.until = Date.now() - 1;
+  assert.equal((await run(dated(request('execute_request', code('time.sleep(0.1)')), 90))).reply.content.status, 'ok');
+  assert.equal(c._armed, null);
+  // an undated execute leaves it armed (no order can be told); a restart discards it
+  assert.deepEqual(c.interrupt(2, stamp(200)), { ok: true, armed: true });
+  const undated = request('execute_request', code('1'));
+  delete undated.header.date;
+  assert.equal((await run(undated)).reply.content.status, 'ok');
+  assert.ok(c._armed);
+  await c.restart();
+  assert.equal(c._armed, null);
+  assert.equal((await run(dated(request('execute_request', code('time.sleep(0.1)')), 150))).reply.content.status, 'ok');
   c.shutdown();
 });

@@ -157,6 +157,29 @@ test('messages that cannot reach the core are answered by the host', async () =>
   assert.equal(r.reply.header.msg_type, 'kernel_info_reply'); // the next reply is for the next request
 });
 
+test('JSON nested deeper than the limit: MalformedMessage, the deep value never echoed, the kernel lives', async () => {
+  const deep = (n) => '{"a":'.repeat(n) + '{}' + '}'.repeat(n);
+  for (const depth of [3000, 10000, 100000]) {
+    const h = { msg_id: randomUUID(), msg_type: 'kernel_info_request', session: 's', username: 'u', date: new Date().toISOString(), version: '5.3' };
+    // a deep header: answered with its shallow fields as parent
+    const hText = JSON.stringify(h).slice(0, -1) + `,"deep":${deep(depth)}}`;
+    let r = await request('shell', 'kernel_info_request', {}, { raw: [Buffer.from(hText), Buffer.from('{}'), Buffer.from('{}'), Buffer.from('{}')] });
+    assert.equal(r.reply.header.msg_type, 'kernel_info_reply');
+    assert.equal(r.reply.content.ename, 'MalformedMessage');
+    assert.match(r.reply.content.evalue, /header frame nests deeper than 256/);
+    assert.deepEqual(r.reply.parent_header, h);
+    // a deep content on control
+    const c = { ...h, msg_id: randomUUID() };
+    r = await request('control', 'kernel_info_request', {}, { raw: [Buffer.from(JSON.stringify(c)), Buffer.from('{}'), Buffer.from('{}'), Buffer.from(`{"x":${deep(depth)}}`)] });
+    assert.equal(r.reply.content.ename, 'MalformedMessage');
+    assert.match(r.reply.content.evalue, /content frame nests deeper than 256/);
+    assert.deepEqual(r.reply.parent_header, c);
+  }
+  const r = await request('shell', 'execute_request', { code: '1+1' });
+  assert.equal(r.reply.content.status, 'ok');
+  assert.equal(proc.exitCode, null);
+});
+
 test('a message over the size limit gets MessageTooLarge and never reaches the kernel', async () => {
   const big = 'x'.repeat(1024 * 1024 + 1);
   let r = await request('shell', 'execute_request', { code: `# ${big}` });
