@@ -12,7 +12,9 @@
 //  - stops the server once the core has answered a shutdown_request;
 //  - replaces xeus::xzmq_serializer::deserialize so that a multipart message with missing frames
 //    is rejected before xeus 2.4.1 reads past its end (libzmq aborts otherwise), and a message
-//    over the size limit is answered (MessageTooLarge) from its header without parsing the rest;
+//    over the size limit is answered (MessageTooLarge) from its header without parsing the rest,
+//    as is a signed request with a JSON frame nested too deep (measured before any parsing) or a
+//    parent_header, metadata or content frame that is not valid JSON (MalformedMessage);
 //  - replaces zmq_msg_send so that no signal can cut an input_request's multipart send short.
 // SIGINT is blocked in every thread xeus and ZeroMQ create (they inherit the main thread's mask,
 // see main.cpp and posix_interrupts); xeus's shell loop waits in zmq_poll on the main thread and
@@ -25,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -252,7 +255,7 @@ struct xeus_transport::impl {
         }
         send(made("iopub", "status", {{"execution_state", "busy"}}, request));
         const std::string suffix = "_request";
-        const bool is_request = type.size() > suffix.size() &&
+        const bool is_request = type.size() >= suffix.size() &&  // "_request" gets "_reply", as in the core
                                 type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0;
         const json traceback = json::array({ename + ": " + evalue});
         if (is_request) {
@@ -496,11 +499,87 @@ std::size_t check_frames(const zmq::multipart_t& wire_msg) {
 // not parsed (no real header comes close).
 constexpr std::size_t k_max_header_frame = 64 * 1024;
 
+// The deepest nesting of arrays and objects in a JSON text, without recursion: brackets outside
+// strings are counted (whatever else is wrong with the text). Stops at the first level past
+// `limit` (returns it).
+std::size_t json_depth(const zmq::message_t& frame, std::size_t limit) {
+    const char* p = static_cast<const char*>(frame.data());
+    const std::size_t n = frame.size();
+    std::size_t depth = 0, deepest = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = p[i];
+        if (c == '"') {
+            // a string: it ends at the next quote not escaped by an odd run of backslashes
+            for (;;) {
+                const void* q = std::memchr(p + i + 1, '"', n - i - 1);
+                if (!q) return deepest;  // unterminated: the parser says so
+                const std::size_t j = static_cast<const char*>(q) - p;
+                std::size_t k = j;
+                while (k > i + 1 && p[k - 1] == '\\') --k;
+                i = j;
+                if ((j - k) % 2 == 0) break;
+            }
+        } else if (c == '[' || c == '{') {
+            if (++depth > deepest && (deepest = depth) > limit) return deepest;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+// Whether the four JSON frames after the delimiter `d` are signed with the connection's key.
+bool signed_ok(const zmq::multipart_t& wire_msg, std::size_t d, const xeus::xauthentication& auth) {
+    auto raw = [&](std::size_t i) {
+        return xeus::xraw_buffer(static_cast<const unsigned char*>(wire_msg[i].data()), wire_msg[i].size());
+    };
+    return auth.verify(raw(d + 1), raw(d + 2), raw(d + 3), raw(d + 4), raw(d + 5));
+}
+
+// The header of a message that is refused, to route the answer: a JSON object with msg_id and
+// msg_type, or a discarded value (then the message is dropped). Over the size limit, a header
+// frame over k_max_header_frame is not read at all (no real header comes close; within the
+// limit, xeus would have parsed it anyway). A header nested too deep keeps
+// only its top-level fields that are not arrays or objects (kite-node's shallowHeader): the deep
+// value is never built (nlohmann's parser and its callback parser iterate, they do not recurse)
+// nor echoed as a parent_header.
+json readable_header(const zmq::multipart_t& wire_msg, std::size_t d, bool over_limit = false) {
+    const zmq::message_t& frame = wire_msg[d + 2];
+    if (over_limit && frame.size() > k_max_header_frame) return json(json::value_t::discarded);
+    const char* text = static_cast<const char*>(frame.data());
+    json::parser_callback_t shallow = nullptr;
+    if (json_depth(frame, k_max_json_depth) > k_max_json_depth) {
+        shallow = [](int depth, json::parse_event_t event, json&) {
+            return depth == 0 || (event != json::parse_event_t::object_start &&
+                                  event != json::parse_event_t::array_start);
+        };
+    }
+    json header = json::parse(text, text + frame.size(), shallow, false);
+    if (!header.is_object() || string_field(header, "msg_id").empty() || string_field(header, "msg_type").empty())
+        return json(json::value_t::discarded);
+    // the callback parser leaves a discarded placeholder under the key of a dropped value
+    for (auto it = header.begin(); it != header.end();) it = it->is_discarded() ? header.erase(it) : std::next(it);
+    return header;
+}
+
+// The message handed to xeus for a refused one: the identities and the header alone, marked in
+// t_refused for the listener. The frames are released at once.
+xeus::xmessage refused(zmq::multipart_t& wire_msg, std::size_t d, json header, refused_message why) {
+    xeus::xmessage::guid_list ids;
+    for (std::size_t i = 0; i < d; ++i) ids.emplace_back(static_cast<const char*>(wire_msg[i].data()), wire_msg[i].size());
+    wire_msg.clear();  // free the frames now
+    why.msg_id = string_field(header, "msg_id");
+    t_refused = std::move(why);
+    return xeus::xmessage(ids, std::move(header), json::object(), json::object(), json::object(), {});
+}
+
+const char* const k_frame_names[] = {"header", "parent_header", "metadata", "content"};
+
 // A message over the size limit (`d`: its delimiter): checks the signature (an unsigned message
 // is dropped as xeus would), reads only the header and returns a message made of the identities
-// and that header, marked in t_too_large for the listener; nullopt when within the limit. The
-// frames are released at once. libzmq has received the whole message by now: xeus 2.4.1 gives no
-// access to its sockets, so ZMQ_MAXMSGSIZE cannot be set.
+// and that header, marked in t_refused (MessageTooLarge) for the listener; nullopt when within
+// the limit. libzmq has received the whole message by now: xeus 2.4.1 gives no access to its
+// sockets, so ZMQ_MAXMSGSIZE cannot be set.
 std::optional<xeus::xmessage> refuse_if_too_large(zmq::multipart_t& wire_msg, std::size_t d,
                                                   const xeus::xauthentication& auth) {
     const std::size_t limit = g_max_message_bytes.load();
@@ -508,26 +587,79 @@ std::optional<xeus::xmessage> refuse_if_too_large(zmq::multipart_t& wire_msg, st
     std::size_t bytes = 0;
     for (std::size_t i = d + 2; i < wire_msg.size(); ++i) bytes += wire_msg[i].size();
     if (bytes <= limit) return std::nullopt;
-    auto raw = [&](std::size_t i) {
-        return xeus::xraw_buffer(static_cast<const unsigned char*>(wire_msg[i].data()), wire_msg[i].size());
-    };
     const std::string what = "kite-native: dropped a message of " + std::to_string(bytes) +
                              " bytes (over the message size limit of " + std::to_string(limit) + ")";
-    if (!auth.verify(raw(d + 1), raw(d + 2), raw(d + 3), raw(d + 4), raw(d + 5)))
-        throw std::runtime_error(what + " with an invalid signature");
-    const zmq::message_t& frame = wire_msg[d + 2];
-    json header;
-    if (frame.size() <= k_max_header_frame) {
+    if (!signed_ok(wire_msg, d, auth)) throw std::runtime_error(what + " with an invalid signature");
+    json header = readable_header(wire_msg, d, true);
+    if (header.is_discarded()) throw std::runtime_error(what + " whose header cannot be read");
+    const std::string type = string_field(header, "msg_type");
+    std::string evalue =
+        "the " + type + " message is " + format_bytes(bytes) + " (" + std::to_string(bytes) +
+        " bytes), over the kernel's limit of " + format_bytes(limit) + " (" + std::to_string(limit) +
+        " bytes) per message, and was not processed. Send less data per message, or raise the limit: "
+        "set KITE_MAX_MESSAGE_BYTES (bytes, e.g. 256M; 0 = no limit) in the environment of the kernel "
+        "(kernelspec \"env\") or pass --max-message-bytes to kite-native";
+    std::string log = std::to_string(bytes) + " bytes, over the message size limit (" + std::to_string(limit) + ")";
+    return refused(wire_msg, d, std::move(header), {"", "MessageTooLarge", std::move(evalue), std::move(log)});
+}
+
+// A message with a JSON frame nested deeper than k_max_json_depth, measured before anything
+// parses it: nlohmann's recursive code would overflow the stack (SIGSEGV). Unsigned, or without
+// a readable header: dropped (an exception, logged by xeus). Otherwise a MalformedMessage
+// refusal (a deep header: answered with its shallow fields as parent, never echoed whole);
+// nullopt when every frame is within the limit.
+std::optional<xeus::xmessage> refuse_if_too_deep(zmq::multipart_t& wire_msg, std::size_t d,
+                                                 const xeus::xauthentication& auth) {
+    int deep = -1;
+    for (int f = 0; f < 4 && deep < 0; ++f)
+        if (json_depth(wire_msg[d + 2 + f], k_max_json_depth) > k_max_json_depth) deep = f;
+    if (deep < 0) return std::nullopt;
+    // kite-node's words (wasm/node/wire.js, tooDeepText)
+    const std::string what = std::string("the ") + k_frame_names[deep] + " frame nests deeper than " +
+                             std::to_string(k_max_json_depth) + " levels of arrays/objects (the kernel's limit)";
+    if (!signed_ok(wire_msg, d, auth))
+        throw std::runtime_error("kite-native: dropped a message with an invalid signature (" + what + ")");
+    json header = readable_header(wire_msg, d);
+    if (header.is_discarded()) throw std::runtime_error("kite-native: dropped a message whose header cannot be read (" + what + ")");
+    std::string evalue = "malformed " + string_field(header, "msg_type") + ": " + what;
+    return refused(wire_msg, d, std::move(header), {"", "MalformedMessage", std::move(evalue), what});
+}
+
+// xeus 2.4.1 drops a message whose parent_header, metadata or content frame is not valid JSON
+// (it throws while popping the frames): called with a copy of the frames after it threw, this
+// says which frame it was, as a MalformedMessage refusal, when the message is signed and its
+// header readable; nullopt otherwise (xeus's exception then stands: the message is dropped).
+std::optional<xeus::xmessage> refuse_if_invalid(zmq::multipart_t& wire_msg, std::size_t d,
+                                                const xeus::xauthentication& auth) {
+    if (!signed_ok(wire_msg, d, auth)) return std::nullopt;
+    json header = readable_header(wire_msg, d);
+    if (header.is_discarded()) return std::nullopt;
+    for (int f = 1; f < 4; ++f) {
+        const zmq::message_t& frame = wire_msg[d + 2 + f];
         const char* text = static_cast<const char*>(frame.data());
-        header = json::parse(text, text + frame.size(), nullptr, false);
+        if (json::accept(text, text + frame.size())) continue;
+        std::string error = "unreadable";
+        try {
+            const json parsed = json::parse(text, text + frame.size());
+        } catch (const json::exception& e) {
+            error = e.what();
+        }
+        const std::string what = std::string("the ") + k_frame_names[f] + " frame is not valid JSON";
+        std::string evalue = "malformed " + string_field(header, "msg_type") + ": " + what + " (" + error + ")";
+        return refused(wire_msg, d, std::move(header), {"", "MalformedMessage", std::move(evalue), what});
     }
-    if (!header.is_object() || string_field(header, "msg_id").empty() || string_field(header, "msg_type").empty())
-        throw std::runtime_error(what + " whose header cannot be read");
-    xeus::xmessage::guid_list ids;
-    for (std::size_t i = 0; i < d; ++i) ids.emplace_back(static_cast<const char*>(wire_msg[i].data()), wire_msg[i].size());
-    wire_msg.clear();  // free the frames now
-    t_too_large = refused_message{string_field(header, "msg_id"), bytes};
-    return xeus::xmessage(ids, std::move(header), json::object(), json::object(), json::object(), {});
+    return std::nullopt;
+}
+
+// Another reference to each frame (zmq_msg_copy shares the data of all but tiny frames).
+zmq::multipart_t shared_copy(zmq::multipart_t& wire_msg) {
+    zmq::multipart_t copy;
+    for (std::size_t i = 0; i < wire_msg.size(); ++i) {
+        zmq::message_t frame;
+        frame.copy(wire_msg[i]);
+        copy.add(std::move(frame));
+    }
+    return copy;
 }
 
 bool is_wake(const zmq::multipart_t& wire_msg) {
@@ -557,11 +689,20 @@ xeus::xmessage xeus::xzmq_serializer::deserialize(zmq::multipart_t& wire_msg, co
     if (kite::native::is_wake(wire_msg))
         return xeus::xmessage({}, nl::json(kite::native::k_wake_frame), nl::json::object(), nl::json::object(), nl::json::object(), {});
     const std::size_t delimiter = kite::native::check_frames(wire_msg);
+    kite::native::t_refused.reset();
     if (auto refused = kite::native::refuse_if_too_large(wire_msg, delimiter, auth)) return std::move(*refused);
-    kite::native::t_too_large.reset();
+    if (auto refused = kite::native::refuse_if_too_deep(wire_msg, delimiter, auth)) return std::move(*refused);
     auto fn = kite::native::xeus_deserialize();
     if (!fn) throw std::runtime_error("kite-native: libxeus's xzmq_serializer::deserialize not found");
-    return fn(wire_msg, auth);
+    // xeus pops the frames as it reads them: a second reference to each (nothing big is copied)
+    // says afterwards which frame was not valid JSON, so that a signed request still gets a reply.
+    zmq::multipart_t kept = kite::native::shared_copy(wire_msg);
+    try {
+        return fn(wire_msg, auth);
+    } catch (const std::exception&) {
+        if (auto refused = kite::native::refuse_if_invalid(kept, delimiter, auth)) return std::move(*refused);
+        throw;
+    }
 }
 
 // Preempts libzmq's zmq_msg_send (libxeus calls it through its PLT; this executable exports its

@@ -244,3 +244,148 @@ def test_non_string_code_is_an_error_reply(k: Kernel) -> None:
         pytest.xfail("ipykernel logs the handler's exception and sends no reply")
     assert r.reply is not None, f"[{k.name}] no reply to an execute_request with code=5"
     assert r.status == "error", f"[{k.name}] {r.describe()}"
+
+
+# ---- issue 14: nesting depth, invalid JSON frames, non-object frames ---------------------------
+# kite's limit on the nesting of arrays and objects in one JSON frame (DEVELOPERS.md, "The message
+# size limit"); `{}` nests 1 deep. kite-native refuses deeper frames before parsing them (it used
+# to die with SIGSEGV in nlohmann's recursive code on ~100,000 levels).
+MAX_DEPTH = 256
+KITE = ("kite-native", "kite-node")
+
+
+def _nested(depth: int, kind: str) -> bytes:
+    """A JSON object whose value under "deep" makes the whole text nest `depth` levels."""
+    inner = depth - 1
+    if kind == "list":
+        return b'{"deep": ' + b"[" * inner + b"]" * inner + b"}"
+    return b'{"deep": ' + b'{"a": ' * (inner - 1) + b"{}" + b"}" * (inner - 1) + b"}"
+
+
+def _frames(raw: Raw, msg_type: str, **override: bytes) -> tuple[str, dict]:
+    h = raw.header(msg_type)
+    frames = {"header": json.dumps(h).encode(), "parent": b"{}", "metadata": b"{}",
+              "content": b"{}"}
+    frames.update(override)
+    raw.send_frames(frames["header"], frames["content"], parent=frames["parent"],
+                    metadata=frames["metadata"])
+    return h["msg_id"], h
+
+
+def _assert_malformed_reply(k: Kernel, rep: dict | None, msg_type: str, frame: str,
+                            *words: str) -> None:
+    assert rep is not None, f"[{k.name}] no reply to a {msg_type} with a bad {frame} frame"
+    assert rep["signature_ok"]
+    assert rep["header"]["msg_type"] == msg_type.replace("_request", "_reply"), rep["header"]
+    c = rep["content"]
+    assert c.get("status") == "error" and c.get("ename") == "MalformedMessage", c
+    for word in (frame, *words):
+        assert word in c["evalue"], f"[{k.name}] {word!r} not in {c['evalue']!r}"
+
+
+@pytest.mark.parametrize("frame,kind,depth", [
+    ("header", "dict", 100_000), ("header", "list", 300_000), ("parent_header", "dict", 100_000),
+    ("metadata", "dict", 100_000), ("content", "dict", 100_000), ("content", "list", 300_000),
+])
+def test_deep_nesting_never_crashes(k: Kernel, raw: Raw, frame: str, kind: str,
+                                    depth: int) -> None:
+    """A signed kernel_info_request with one frame nested 100,000 (300,000) deep: the kernel
+    stays alive (kite-native died with SIGSEGV) and never echoes the deep value; kite hosts
+    answer (MalformedMessage, the deep header's plain fields as parent)."""
+    body = _nested(depth, kind)
+    if frame == "header":
+        h = raw.header("kernel_info_request")
+        raw.send_frames(json.dumps(h).encode()[:-1] + b', "deep": ' + body + b"}", b"{}")
+        msg_id = h["msg_id"]
+    else:
+        key = {"parent_header": "parent", "metadata": "metadata", "content": "content"}[frame]
+        msg_id, _ = _frames(raw, "kernel_info_request", **{key: body})
+    rep = raw.recv_reply(msg_id, 5)
+    assert k.km.is_alive(), f"[{k.name}] died on a {frame} nested {depth} deep"
+    if rep is not None:  # the deep value is never echoed
+        assert "deep" not in rep["parent_header"], f"[{k.name}] echoed {rep['parent_header']!r:.200}"
+    if k.name == "kite-native":
+        _assert_malformed_reply(k, rep, "kernel_info_request", frame, str(MAX_DEPTH))
+    elif k.name in KITE:
+        assert rep is not None, f"[{k.name}] no reply"
+        if frame != "header":  # kite-node serves a deep header's request with its shallow fields
+            _assert_malformed_reply(k, rep, "kernel_info_request", frame, str(MAX_DEPTH))
+    assert_still_serving(k, raw)
+
+
+def test_nesting_limit_is_exact(k: Kernel, raw: Raw) -> None:
+    """MAX_DEPTH levels are served as usual; one more is refused with MalformedMessage."""
+    if k.name != "kite-native":
+        pytest.skip("the exact limit is checked on kite-native (kite-node uses the same number)")
+    for kind in ("list", "dict"):
+        msg_id, _ = _frames(raw, "kernel_info_request", content=_nested(MAX_DEPTH, kind))
+        rep = raw.recv_reply(msg_id, 5)
+        assert rep is not None and rep["content"]["status"] == "ok", rep
+        msg_id, _ = _frames(raw, "kernel_info_request", content=_nested(MAX_DEPTH + 1, kind))
+        _assert_malformed_reply(k, raw.recv_reply(msg_id, 5), "kernel_info_request", "content",
+                                str(MAX_DEPTH))
+    # brackets inside strings do not count (nor do escaped quotes and backslashes end them)
+    text = json.dumps({"code": '"\\' * 5 + "[" * 10_000 + '\\"' + "{" * 10_000}).encode()
+    msg_id, _ = _frames(raw, "is_complete_request", content=text)
+    rep = raw.recv_reply(msg_id, 5)
+    assert rep is not None and rep["content"]["status"] in ("incomplete", "invalid"), rep
+
+
+@pytest.mark.parametrize("frame", ["parent_header", "metadata", "content"])
+@pytest.mark.parametrize("channel", ["shell", "control"])
+def test_invalid_json_frame_gets_a_reply(k: Kernel, frame: str, channel: str) -> None:
+    """A signed request with a good header whose parent_header, metadata or content frame is
+    not valid JSON is answered with MalformedMessage on kite hosts (xeus alone dropped it: the
+    client waited forever)."""
+    if k.name not in KITE:
+        pytest.skip("kite hosts only (ipykernel drops such messages)")
+    s = Raw(k, channel)
+    try:
+        key = {"parent_header": "parent", "metadata": "metadata", "content": "content"}[frame]
+        for msg_type in ("kernel_info_request", "execute_request"):
+            msg_id, _ = _frames(s, msg_type, **{key: b'{"code": "1+1", "silent": '})
+            _assert_malformed_reply(k, s.recv_reply(msg_id, 5), msg_type, frame, "JSON")
+        assert_still_serving(k, s)
+    finally:
+        s.close()
+
+
+def test_non_object_frames_are_never_echoed(k: Kernel, raw: Raw) -> None:
+    """parent_header, metadata or content that are valid JSON but not objects: the request is
+    answered (content: MalformedRequest), nothing crashes, and no message the kernel sends
+    (reply or iopub) carries a parent_header that is not an object."""
+    info = k.km.get_connection_info()
+    sub = raw.ctx.socket(zmq.SUB)
+    sub.linger = 0
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(f"{info['transport']}://{info['ip']}:{info['iopub_port']}")
+    try:
+        time.sleep(0.3)  # the subscription reaches the kernel
+        sent = []
+        for parent, metadata, content in [(b"[1, 2]", b"{}", b"{}"), (b'"text"', b"5", b"{}"),
+                                          (b"null", b"[]", b"{}"), (b"{}", b"{}", b"[1]"),
+                                          (b"{}", b"true", b'"code"')]:
+            msg_id, _ = _frames(raw, "kernel_info_request" if content == b"{}" else
+                                "execute_request", parent=parent, metadata=metadata,
+                                content=content)
+            sent.append((msg_id, content))
+        replies: dict = {}
+        end = time.monotonic() + 10
+        while len(replies) < len(sent) and time.monotonic() < end:
+            for m in raw.recv_all(0.2):
+                assert isinstance(m.get("parent_header"), dict), f"[{k.name}] echoed: {m!r:.300}"
+                replies[m["parent_header"].get("msg_id")] = m
+        for msg_id, content in sent:
+            rep = replies.get(msg_id)
+            assert rep is not None, f"[{k.name}] no reply with content {content!r}"
+            assert isinstance(rep["parent_header"], dict), rep
+            if content != b"{}" and k.name in KITE:
+                assert rep["content"]["status"] == "error", rep["content"]
+        assert_still_serving(k, raw)
+        while sub.poll(300):
+            frames = sub.recv_multipart()
+            i = frames.index(DELIM)
+            parent = json.loads(frames[i + 3])
+            assert isinstance(parent, dict), f"[{k.name}] published parent_header {parent!r}"
+    finally:
+        sub.close(linger=0)
