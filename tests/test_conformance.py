@@ -163,6 +163,18 @@ class _ConformanceMixin:
                                 f"{text!r}: no match gives {want!r}; matches={c['matches'][:20]} "
                                 f"cursor_start={c['cursor_start']} cursor_end={c['cursor_end']}")
 
+    def test_completion_and_inspection_of_long_input_stay_fast(self) -> None:
+        # issue 14: a 10,000-character token took 11 s (regex backtracking ~ length squared)
+        for msg_type, code in (("complete_request", "x" * 10000), ("complete_request", "a." * 5000),
+                               ("inspect_request", "x" * 10000 + "("), ("complete_request", "d['" + "x" * 10000)):
+            with self.subTest(msg_type=msg_type, code=code[:12]):
+                t0 = time.monotonic()
+                reply = self.k.request("shell", msg_type, {"code": code, "cursor_pos": len(code)})
+                elapsed = time.monotonic() - t0
+                self.assertIsNotNone(reply, f"no reply to {msg_type}")
+                self.assertEqual(reply["content"]["status"], "ok")
+                self.assertLess(elapsed, 2.0, f"{msg_type} of {len(code)} characters took {elapsed:.2f} s")
+
     # -- execution counts, results --------------------------------------------------------------
     def test_execute_result_carries_execution_count(self) -> None:
         r1 = self._exec("6*7")

@@ -326,3 +326,21 @@ def test_interrupt_never_reaches_the_next_cell(k: Kernel) -> None:
     assert not leaks, f"[{k.name}] {len(leaks)} next cell(s) got the interrupt: {leaks}"
     assert not unanswered, f"[{k.name}] interrupt_requests without reply in rounds {unanswered}"
     assert k.expr("leak_next") == str(LEAK_ROUNDS)
+
+
+def test_interrupt_during_the_last_c_call_of_a_cell(k: Kernel) -> None:
+    """A signal that lands during a cell's last long C call (sum over a range: no signal checks
+    inside) is raised before the reply, not lost: the eval loop would never check it again."""
+    k.execute_ok("x = 41")
+    k.execute_ok("import time\n_t = time.perf_counter(); sum(range(10**6))\n"
+                 "N = int(1.5e6 / (time.perf_counter() - _t))  # ~1.5 s of one C call")
+    msg_id = k.start_cell("y = sum(range(N))")
+    k.idle_for(0.3)
+    t0 = time.monotonic()
+    k.interrupt("mode")
+    r = k.collect(msg_id, 30)
+    assert r.reply is not None, f"[{k.name}] no reply: {r.describe()}"
+    assert r.status == "error" and r.content.get("ename") == "KeyboardInterrupt", (
+        f"[{k.name}] the interrupt during the last C call was lost: {r.content}")
+    assert r.reply_time - t0 < 5, f"[{k.name}] reply {r.reply_time - t0:.1f}s after the interrupt"
+    assert_survived(k)
