@@ -107,7 +107,8 @@ def run_scenario(name: str, url: str, timeout: float = 180, **opts) -> dict:
         raise AssertionError(f"driver gave no result (rc={proc.returncode})\nstdout:\n{proc.stdout}\n"
                              f"stderr:\n{proc.stderr}")
     result = json.loads(lines[-1][len("RESULT "):])
-    (ARTIFACTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    tag = f"{opts['tag']}-" if opts.get("tag") else ""
+    (ARTIFACTS / f"{tag}{name}.json").write_text(json.dumps(result, indent=2))
     if not result.get("ok"):
         console = "\n".join(result.get("console", [])[-40:])
         raise AssertionError(f"scenario {name} failed: {result.get('failure')}\n"

@@ -56,7 +56,8 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 // Page helpers
 
 async function shot(page, name) {
-  const file = path.join(OUT, `${SCENARIO}-${name}.png`);
+  // --tag X: X-<scenario>-<step>.png (the same scenario run on another kind of page)
+  const file = path.join(OUT, `${args.tag ? args.tag + '-' : ''}${SCENARIO}-${name}.png`);
   await page.screenshot({ path: file });
   result.screenshots.push(file);
   return file;
@@ -606,7 +607,7 @@ const SCENARIOS = {
 
   async protocol(page) {
     // Raw protocol messages to a kite kernel started through the page's service manager (no UI);
-    // see protocol.mjs. test_protocol.py asserts on what comes back.
+    // see protocol.mjs. test_lite_protocol.py asserts on what comes back.
     await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
     await page.waitForFunction(() => !!window.jupyterapp, null, { timeout: TIMEOUT });
     result.client = await installClient(page);
@@ -696,6 +697,121 @@ const SCENARIOS = {
     result.kiteConsole = result.console.filter(l => l.includes('[kite]')).slice(-6);
   },
 
+  async soak(page) {
+    // --rounds N: a loop, a sleep or fib(40), interrupted (kernel.interrupt(), the toolbar's
+    // path) 0.05-0.45 s after it was sent (sometimes before it reached the worker): each must end
+    // with KeyboardInterrupt within 5 s (none lost); then an interrupt while idle, and `1+1` must
+    // still answer 2 (none leaks into the next cell).
+    await openKiteNotebook(page);
+    await page.waitForFunction(() => !!window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel, null, {
+      timeout: TIMEOUT
+    });
+    result.soak = await page.evaluate(async rounds => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      const sleep = ms => new Promise(r => setTimeout(r, ms));
+      const run = code => {
+        const future = kernel.requestExecute({ code, store_history: false });
+        const seen = { ename: null, text: null };
+        future.onIOPub = m => {
+          if (m.header.msg_type === 'error') seen.ename = m.content.ename;
+          if (m.header.msg_type === 'execute_result') seen.text = m.content.data['text/plain'];
+        };
+        return future.done.then(r => ({ status: r.content.status, ...seen }));
+      };
+      const codes = [
+        'while True: pass',
+        'import time; time.sleep(600)',
+        'def f(n): return n if n < 2 else f(n - 1) + f(n - 2)\nf(40)'
+      ];
+      const out = { rounds, interrupted: 0, lost: [], leaked: [], ms: [] };
+      // warm-up: the first execute_request of a new connection can take longer than 50 ms to
+      // reach the kernel, and an undated interrupt (the toolbar's) that arrives before it finds
+      // nothing to stop (isolated pages too): not what this soak measures
+      await run('1+1');
+      for (let i = 0; i < rounds; i++) {
+        const cell = run(codes[i % codes.length]);
+        await sleep(50 + Math.random() * 400);
+        const t0 = performance.now();
+        await kernel.interrupt();
+        let r = await Promise.race([cell, sleep(5000).then(() => null)]);
+        if (r && r.ename === 'KeyboardInterrupt') {
+          out.interrupted++;
+          out.ms.push(performance.now() - t0);
+        } else {
+          out.lost.push({ round: i, result: r });
+          if (!r) {
+            await kernel.interrupt();
+            r = await Promise.race([cell, sleep(5000).then(() => null)]);
+          }
+        }
+        await kernel.interrupt(); // idle: must be dropped
+        const q = await run('1+1');
+        if (q.status !== 'ok' || q.text !== '2') out.leaked.push({ round: i, result: q });
+      }
+      return out;
+    }, Number(args.rounds || 20));
+    await shot(page, 'done');
+  },
+
+  async ignored(page) {
+    // SIG_IGN: Interrupt (once in a loop, once in time.sleep) changes nothing, the cell ends.
+    await openWithState(page);
+    await typeAndRun(
+      page,
+      1,
+      [
+        'import signal, time',
+        'old = signal.signal(signal.SIGINT, signal.SIG_IGN)',
+        't0 = time.time()',
+        "print('looping', flush=True)",
+        'while time.time() - t0 < 2:',
+        '    pass',
+        "print('sleeping', flush=True)",
+        'time.sleep(2)',
+        'signal.signal(signal.SIGINT, old)',
+        "print(f'survived {time.time() - t0:.1f} s')"
+      ].join('\n')
+    );
+    await waitOutput(page, 1, /looping/, 20000);
+    await sleep(700);
+    await clickInterrupt(page);
+    await waitOutput(page, 1, /sleeping/, 10000);
+    await sleep(700);
+    await clickInterrupt(page);
+    await shot(page, 'sleeping');
+    result.output = await waitOutput(page, 1, /survived/, 10000);
+    await waitCellDone(page, 1);
+    await waitKernelIdle(page, 5000);
+    await typeAndRun(page, 2, 'x + 1');
+    await waitCellDone(page, 2);
+    result.after = await waitOutput(page, 2, /\S/);
+    await shot(page, 'done');
+  },
+
+  async firstvisit(page) {
+    // A first visit straight to a kite notebook (fresh profile): the interpreter is prewarmed
+    // while the page loads, possibly before the service worker controls the page; Interrupt must
+    // still work without isolation (the worker is replaced once the relay exists).
+    await page.goto(BASE + 'lab/index.html?path=interrupts.ipynb', { waitUntil: 'domcontentloaded' });
+    await waitNotebookKernelIdle(page);
+    // empty the (windowed: not every cell is rendered) notebook: select all cells, delete them
+    await cells(page).first().locator('.jp-InputPrompt').click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.press('d');
+    await page.keyboard.press('d');
+    await page.waitForFunction(
+      () => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length === 1
+    );
+    const index = 0;
+    await typeAndRun(page, index, 'x = 41\nwhile True:\n    pass');
+    await waitBusy(page);
+    await sleep(700);
+    result.statusBeforeInterrupt = await kernelStatus(page);
+    result.interruptMs = await interruptAndMeasure(page, index);
+    await recordAfterInterrupt(page, index);
+  },
+
   async notisolated(page) {
     await openKiteNotebook(page);
     result.isolated = await page.evaluate(() => crossOriginIsolated);
@@ -733,7 +849,10 @@ async function main() {
     executablePath: CHROMIUM,
     headless: true,
     args: FLAGS,
-    viewport: { width: 1280, height: 800 }
+    viewport: { width: 1280, height: 800 },
+    // --sw block: no service worker at all (as in some private windows): no relay on pages
+    // without cross-origin isolation, so Interrupt can only offer the restart dialog
+    serviceWorkers: args.sw === 'block' ? 'block' : 'allow'
   });
   let page;
   try {

@@ -108,7 +108,9 @@ def test_crash_restarts_kernel(scenario, isolated_url):
 
 
 def test_not_isolated_page_explains_interrupt(scenario, plain_url):
-    r = scenario("notisolated", plain_url)
+    # without isolation AND without a service worker (blocked, as in some private windows):
+    # no channel to the worker, so Interrupt offers the restart (test_nonisolated.py: with one)
+    r = scenario("notisolated", plain_url, sw="block")
     assert r["isolated"] is False
     assert "41" in r["first"]  # the kernel works without isolation
     assert "Cannot interrupt" in r["dialogTitle"]

@@ -7,6 +7,9 @@
 // The wasm side (wasm/src, xeus-lite style): new Module.xkernel(config), .start(),
 // .get_server().notify_listener(msg); out through Module.kiteSend(msg); stdin through the
 // synchronous Module.kiteRequestInput(msg), which blocks on the shared buffer.
+// Without a shared buffer (page not cross-origin isolated) the worker reaches the page through
+// the service-worker relay when the controller offers one (`init.relay`): Module.kiteRelay below,
+// used by the C++ interrupt source (wasm/src/wasm_interrupt_source.cpp) and by input().
 // Any exception escaping the wasm (RuntimeError trap, RangeError stack overflow, abort) is fatal:
 // the module's memory is in an unknown state, so we post {type:'fatal'} and refuse further work.
 'use strict';
@@ -91,12 +94,201 @@
     }
   }
 
+  // ---- the service-worker relay (no SharedArrayBuffer) -----------------------------------
+  // Synchronous XMLHttpRequests to `relay.url` (JupyterLite's service worker relays any
+  // "/api/stdin/" request to the page over a BroadcastChannel; the page's controller answers in
+  // answerRelay). The body: {browsingContextId, data: {kite, generation, op, seq, ...}}.
+  // CPython's periodic signal check reads Module.Py_EmscriptenSignalBuffer[0] (kite patch 02: a
+  // plain read, then 0 written, when the buffer is not shared): here an accessor property of
+  // Module returning a private one-element Int32Array, and consulting the page (op 'poll') at
+  // most every `interval_ms` while an execute_request runs. Waits (time.sleep, kite's
+  // interruptible waits) and input() block on requests the page holds (at most RELAY_HOLD_MS
+  // each) and answers at once on Interrupt: no CPU burnt, no lag.
+  // The interval: one poll blocks the worker for a round trip (2-6 ms measured in headless
+  // Chromium, more on a loaded machine), so polling costs rtt / (interval + rtt) of the cell's
+  // time, and click -> KeyboardInterrupt waits about (interval + rtt) / 2 more than with shared
+  // memory. By default the interval follows the measured round trip: RELAY_COST_FACTOR x its
+  // moving average (a cost of ~2.5 %), within [RELAY_MIN_POLL_MS, RELAY_MAX_POLL_MS] (the
+  // latency bound). The page may fix it instead (init.relay.interval_ms). Figures behind these
+  // numbers: README.md (isolation section), bench/nonisolated.mjs.
+  const RELAY_COST_FACTOR = 40;
+  const RELAY_MIN_POLL_MS = 50;
+  const RELAY_MAX_POLL_MS = 200;
+  const RELAY_FIRST_POLL_MS = 100; // before any poll has been measured
+  const RELAY_HOLD_MS = 10000;
+  const RELAY_SPIN_MS = 3; // shorter waits than this spin (a round trip costs about as much)
+  const RELAY_PROBE_TIMEOUT_MS = 3000;
+
+  function makeRelay(cfg) {
+    const cell = new Int32Array(1); // what CPython reads and clears
+    const relay = {
+      ok: false,
+      reason: '',
+      rtt_ms: null,
+      fixed: Number.isFinite(cfg.interval_ms) && cfg.interval_ms > 0,
+      interval_ms: Number.isFinite(cfg.interval_ms) && cfg.interval_ms > 0 ? Math.min(Math.max(cfg.interval_ms, 5), 2000) : RELAY_FIRST_POLL_MS,
+      avg_poll_ms: null, // moving average of a poll's round trip
+      seq: 0, // the message being handled (set by the C++ interrupt source)
+      active: false, // inside an execute_request: polling on, signals count
+      pending: 0, // a signal a held wait returned, for take()
+      ack: 0, // the number (sid) of the last signal received: sent with every request
+      lastPoll: 0,
+      ticks: 0,
+      polls: 0,
+      blockedMs: 0,
+    };
+
+    // One synchronous request; the parsed response, or null (with relay.reason) on failure.
+    function call(data, timeoutMs) {
+      try {
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', cfg.url, false);
+        if (timeoutMs) xhr.timeout = timeoutMs;
+        xhr.setRequestHeader('Content-Type', 'application/json');
+        xhr.send(JSON.stringify({ browsingContextId: cfg.browsingContextId, data: Object.assign({ kite: cfg.kite, generation: cfg.generation, ack: relay.ack }, data) }));
+        if (xhr.status !== 200) {
+          relay.reason = `HTTP ${xhr.status} from ${cfg.url} (no service worker relays it)`;
+          return null;
+        }
+        const answer = JSON.parse(xhr.responseText);
+        if (!answer || typeof answer !== 'object') {
+          relay.reason = 'the relay answered something else than an object';
+          return null;
+        }
+        if (answer.signal > 0 && answer.sid > 0) relay.ack = answer.sid; // received: acknowledged by the next request
+        return answer;
+      } catch (e) {
+        relay.reason = `${(e && e.name) || 'Error'}: ${(e && e.message) || e}`;
+        return null;
+      }
+    }
+
+    relay.probe = function () {
+      const t0 = now();
+      const answer = call({ op: 'hello' }, RELAY_PROBE_TIMEOUT_MS);
+      relay.rtt_ms = now() - t0;
+      relay.ok = !!(answer && answer.ok === true);
+      if (!relay.ok && answer) relay.reason = `unexpected answer ${JSON.stringify(answer).slice(0, 200)}`;
+      return relay.ok;
+    };
+
+    relay.begin = function (seq, execute) {
+      relay.seq = seq;
+      relay.active = !!execute;
+      relay.pending = 0;
+      cell[0] = 0;
+      relay.lastPoll = Date.now(); // the first poll comes one interval into the cell
+    };
+
+    relay.end = function () {
+      relay.active = false;
+    };
+
+    // The page's signal for the running execute_request (0 if none).
+    // Each poll also reports how many polls this worker made and how long they blocked it in
+    // total (what polling costs; bench/nonisolated.mjs reads it on the page).
+    function poll() {
+      const t0 = now();
+      const answer = call({ op: 'poll', seq: relay.seq, polls: relay.polls, blocked_ms: relay.blockedMs, interval_ms: relay.interval_ms }, RELAY_HOLD_MS);
+      const dt = now() - t0;
+      relay.polls++;
+      relay.blockedMs += dt;
+      relay.avg_poll_ms = relay.avg_poll_ms === null ? dt : 0.8 * relay.avg_poll_ms + 0.2 * dt;
+      if (!relay.fixed) {
+        relay.interval_ms = Math.min(Math.max(RELAY_COST_FACTOR * relay.avg_poll_ms, RELAY_MIN_POLL_MS), RELAY_MAX_POLL_MS);
+      }
+      relay.lastPoll = Date.now();
+      return answer && answer.signal > 0 ? answer.signal | 0 : 0;
+    }
+
+    // kite::interrupt_source::take(): a signal a wait returned, or one the page holds (asked
+    // only when a poll is due or the cell ran at least 10 ms since the last one: the check before
+    // every execute_reply must not cost a round trip for `1+1`).
+    relay.take = function () {
+      if (!relay.active) return 0;
+      let signal = relay.pending || cell[0];
+      relay.pending = 0;
+      cell[0] = 0;
+      if (signal === 0 && Date.now() - relay.lastPoll >= 10) signal = poll();
+      return signal;
+    };
+
+    // kite::interrupt_source::wait(): 1 when a signal cut it (then kept for take()), else 0.
+    relay.wait = function (ms, signals) {
+      const deadline = now() + ms;
+      for (;;) {
+        const left = deadline - now();
+        if (left <= 0) return 0;
+        if (left <= RELAY_SPIN_MS) {
+          while (now() < deadline) {}
+          return 0;
+        }
+        const chunk = Math.min(left, RELAY_HOLD_MS);
+        // the page answers when the time is up; the XHR timeout only guards against a page
+        // whose timers are throttled (a background tab). A signal answered to a request that
+        // timed out meanwhile is not lost: unacknowledged, the page answers it again.
+        const answer = call({ op: 'wait', seq: relay.seq, ms: Math.ceil(chunk), signals: !!(signals && relay.active) }, Math.ceil(chunk) + 50);
+        if (answer && answer.signal > 0 && signals && relay.active) {
+          relay.pending = answer.signal | 0;
+          relay.lastPoll = Date.now();
+          return 1;
+        }
+        if (answer === null && !/Timeout/i.test(relay.reason)) {
+          // the relay is gone (should not happen): finish the wait without it
+          while (now() < deadline) {}
+          return 0;
+        }
+      }
+    };
+
+    // input(): the reply's value, or -signal; null if the relay fails.
+    relay.input = function (msg) {
+      sendMessage(msg);
+      for (let failures = 0; failures < 3; ) {
+        const answer = call({ op: 'input', seq: relay.seq, ms: RELAY_HOLD_MS }, RELAY_HOLD_MS + 5000);
+        if (answer === null) {
+          failures++;
+          continue;
+        }
+        if (typeof answer.value === 'string') return answer.value;
+        if (answer.signal > 0) return -(answer.signal | 0);
+        if (answer.stale) return null;
+        // {timeout: true}: ask again
+      }
+      return null;
+    };
+
+    // Module.Py_EmscriptenSignalBuffer: read twice per CPython check (every 50 eval-breaker
+    // ticks); the clock is looked at every 4th read only (Date.now costs ~50 ns in a worker).
+    relay.attach = function (module) {
+      Object.defineProperty(module, 'Py_EmscriptenSignalBuffer', {
+        configurable: true,
+        enumerable: false,
+        get() {
+          if (relay.active && (++relay.ticks & 3) === 0 && cell[0] === 0 && Date.now() - relay.lastPoll >= relay.interval_ms) {
+            cell[0] = poll();
+          }
+          return cell;
+        },
+        set() {},
+      });
+    };
+    return relay;
+  }
+
   async function init(msg) {
     const t0 = now();
     const baseUrl = msg.baseUrl || (IS_NODE ? process.cwd() : '');
     const layout = msg.layout || null;
     const buffer = msg.buffer && layout ? msg.buffer : null;
     const i32 = buffer ? new Int32Array(buffer) : null;
+    // no shared memory: the page's service-worker relay, if the controller offers one and it
+    // answers (the probe costs one round trip at start)
+    let relay = null;
+    if (!i32 && msg.relay && !IS_NODE && typeof XMLHttpRequest !== 'undefined') {
+      relay = makeRelay(msg.relay);
+      relay.probe();
+    }
     const moduleArg = {
       locateFile: (p) => joinUrl(baseUrl, p),
       print: (s) => console.log(s),
@@ -107,7 +299,9 @@
       kiteBuffer: i32,
       kiteLayout: layout,
       kiteSend: sendMessage,
-      kiteRequestInput: (m) => requestInput(m, i32, layout),
+      kiteRequestInput: (m) => (i32 ? requestInput(m, i32, layout) : relay && relay.ok ? relay.input(m) : null),
+      // read by wasm/src (EM_JS) when there is no shared buffer: the relay, if it answered
+      kiteRelay: relay && relay.ok ? relay : null,
     };
     let stdlib;
     if (IS_NODE) {
@@ -160,6 +354,8 @@
       },
       recursion_limit: started.recursion_limit,
       isolated: i32 !== null,
+      interrupt_channel: i32 ? 'shared-memory' : relay && relay.ok ? 'service-worker' : 'none',
+      relay: relay ? { ok: relay.ok, rtt_ms: relay.rtt_ms, interval_ms: relay.fixed ? relay.interval_ms : null, adaptive: relay.fixed ? null : [RELAY_COST_FACTOR, RELAY_MIN_POLL_MS, RELAY_MAX_POLL_MS], reason: relay.ok ? '' : relay.reason } : null,
       kernel_info: started.kernel_info,
     });
     while (queue.length && !dead) handle(queue.shift());

@@ -190,7 +190,7 @@ public:
         info["protocol_version"] = "5.3";
         return dump({{"status", "ok"},
                      {"recursion_limit", k.config.recursion_limit},
-                     {"interruptible", kite::wasm::has_shared_buffer()},
+                     {"interruptible", kite::wasm::can_interrupt()},
                      {"kernel_info", info}});
     }
 

@@ -15,6 +15,20 @@ EM_JS(int, kite_js_has_buffer, (), {
     return (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) ? 1 : 0;
 });
 
+// Without a shared buffer: the page's service-worker relay (worker.js, Module.kiteRelay), which
+// keeps the pending signal and its target on the page and answers polls and held waits.
+EM_JS(int, kite_js_has_relay, (), {
+    return (Module.kiteRelay && Module.kiteRelay.ok) ? 1 : 0;
+});
+
+EM_JS(void, kite_js_relay_begin, (unsigned seq, int execute), {
+    if (Module.kiteRelay) Module.kiteRelay.begin(seq | 0, !!execute);
+});
+
+EM_JS(void, kite_js_relay_end, (), {
+    if (Module.kiteRelay) Module.kiteRelay.end();
+});
+
 // Drops a signal aimed at another message (an interrupt that raced with the end of an earlier
 // cell), but keeps one the main side already aimed at the execute_request now starting
 // (i32[TARGET] == seq): an interrupt sent right after execute_request is never lost.
@@ -36,6 +50,7 @@ EM_JS(int, kite_js_take, (), {
     if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) {
         return Atomics.exchange(Module.kiteBuffer, Module.kiteLayout.SIGNAL, 0);
     }
+    if (Module.kiteRelay && Module.kiteRelay.ok) return Module.kiteRelay.take();
     return 0;
 });
 
@@ -53,6 +68,8 @@ EM_JS(int, kite_js_wait, (double ms, int signals), {
             Atomics.wait(i32, at, 0, left);
         }
     }
+    // No shared buffer: a request the page holds until the time is up (or a signal, if asked).
+    if (Module.kiteRelay && Module.kiteRelay.ok) return Module.kiteRelay.wait(ms, signals);
     // Nothing may cut this wait short: sleep without burning CPU if we can...
     if (typeof SharedArrayBuffer !== 'undefined') {
         if (!Module.kiteSleepCell) Module.kiteSleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -62,8 +79,8 @@ EM_JS(int, kite_js_wait, (double ms, int signals), {
             Atomics.wait(Module.kiteSleepCell, 0, 0, rest);
         }
     }
-    // ...else (degraded mode: not cross-origin isolated) a blocking wait is impossible in a
-    // worker: spin on the clock. Only time.sleep in a non-isolated page gets here.
+    // ...else (degraded mode: not cross-origin isolated and no service worker) a blocking wait
+    // is impossible in a worker: spin on the clock.
     while (now() < deadline) {}
     return 0;
 });
@@ -74,6 +91,10 @@ EM_JS(void, kite_js_attach_signal_buffer, (), {
         // Int32Array view at i32[SIGNAL], the same atomic size as ours.
         var i32 = Module.kiteBuffer;
         Module.Py_EmscriptenSignalBuffer = new Int32Array(i32.buffer, i32.byteOffset + 4 * Module.kiteLayout.SIGNAL, 1);
+    } else if (Module.kiteRelay && Module.kiteRelay.ok) {
+        // kite patch 02 reads element 0 and writes 0 when the buffer is not shared: the relay's
+        // accessor returns a private cell and polls the page (rate-limited) while a cell runs
+        Module.kiteRelay.attach(Module);
     }
 });
 
@@ -83,10 +104,20 @@ namespace kite::wasm {
 
 bool has_shared_buffer() { return kite_js_has_buffer() != 0; }
 
+bool has_relay() { return kite_js_has_relay() != 0; }
+
+bool can_interrupt() { return has_shared_buffer() || has_relay(); }
+
 void attach_cpython_signal_buffer() { kite_js_attach_signal_buffer(); }
 
 void wasm_interrupt_source::begin_request(const request_info& request) {
     m_in_execute = request.execute;
+    if (has_relay()) {
+        // the page drops a signal aimed at an earlier message when the worker asks with this seq
+        kite_js_relay_begin(m_seq, request.execute ? 1 : 0);
+        Py_EMSCRIPTEN_SIGNAL_HANDLING = request.execute ? 1 : 0;
+        return;
+    }
     if (!request.execute) {
         Py_EMSCRIPTEN_SIGNAL_HANDLING = 0;
         return;
@@ -99,6 +130,7 @@ void wasm_interrupt_source::begin_request(const request_info& request) {
 void wasm_interrupt_source::end_request() {
     m_in_execute = false;
     Py_EMSCRIPTEN_SIGNAL_HANDLING = 0;
+    kite_js_relay_end();
 }
 
 bool wasm_interrupt_source::wait(double seconds) {

@@ -25,8 +25,9 @@ public:
     void end_request() override;
     // Blocks with Atomics.wait until `seconds` pass or (inside an execute_request) a signal is
     // pending: true only in that case. Outside an execute_request signals do not shorten it.
-    // Without a shared buffer it sleeps on a private SharedArrayBuffer if that type exists,
-    // else (not cross-origin isolated: the only way left to block a worker) spins on the clock.
+    // Without a shared buffer: a request the page's relay holds (answered at once on a signal),
+    // else a private SharedArrayBuffer if that type exists, else (no isolation and no service
+    // worker: the only way left to block a worker) a spin on the clock.
     bool wait(double seconds) override;
     // Atomics.exchange(i32, SIGNAL, 0) inside an execute_request, 0 elsewhere.
     int take() override;
@@ -43,6 +44,13 @@ private:
 
 // True when the worker was given a shared buffer and its layout (Module.kiteBuffer, kiteLayout).
 bool has_shared_buffer();
+
+// True when there is no shared buffer but the page's service-worker relay answered
+// (Module.kiteRelay, worker.js): polls, held waits and input() go through it.
+bool has_relay();
+
+// Either channel: interrupts, interruptible waits and input() work.
+bool can_interrupt();
 
 // Points CPython's Emscripten signal hook (Module.Py_EmscriptenSignalBuffer) at i32[SIGNAL].
 // Polling itself is switched per request (begin_request / end_request). Call after Py_Initialize.

@@ -46,7 +46,7 @@ void wasm_transport::send(message msg) {
 
 input_result wasm_transport::request_input(message request) {
     input_result result;
-    if (!has_shared_buffer()) {
+    if (!can_interrupt()) {  // neither the shared buffer nor the page's relay: no way to block
         result.supported = false;
         return result;
     }

@@ -6,6 +6,8 @@
 
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 
+import { pageRelay } from './relay';
+
 /** The npm / labextension name of this package. */
 export const EXTENSION_NAME = 'kite-jupyterlite';
 
@@ -39,8 +41,31 @@ export interface IStartInfo {
   timings: { load_js_ms: number; instantiate_ms: number; python_start_ms: number };
   /** sys.getrecursionlimit() in the worker */
   recursion_limit: number;
-  /** a SharedArrayBuffer is shared with the worker: interrupt and input() work */
+  /** a SharedArrayBuffer is shared with the worker */
   isolated: boolean;
+  /** how interrupts and input() reach the worker (see IKiteController.interruptChannel) */
+  interrupt_channel?: InterruptChannel;
+  /** the worker's probe of the service-worker relay (pages without isolation), if any */
+  relay?: IRelayInfo | null;
+}
+
+/**
+ * How interrupts (and blocking input()) reach the worker: shared memory on cross-origin
+ * isolated pages, the service-worker relay (polled) elsewhere, or nothing (restart only).
+ */
+export type InterruptChannel = 'shared-memory' | 'service-worker' | 'none';
+
+/** The worker's probe of the relay at start. */
+export interface IRelayInfo {
+  ok: boolean;
+  /** the probe's round trip (ms) */
+  rtt_ms: number | null;
+  /** how often CPython consults the page while a cell runs (ms), when fixed by the page */
+  interval_ms: number | null;
+  /** else: [factor, min ms, max ms]: the interval is factor x the measured round trip */
+  adaptive?: number[] | null;
+  /** why it did not answer */
+  reason: string;
 }
 
 /** Options of `new KiteController(...)` (wasm/js/controller.js). */
@@ -77,6 +102,12 @@ export interface IKiteController {
   restart(): Promise<IStartInfo>;
   shutdown(): void;
   readonly isolated: boolean;
+  /** null until the worker is ready */
+  readonly interruptChannel: InterruptChannel | null;
+  readonly relayInfo: IRelayInfo | null;
+  readonly relayId: string;
+  useRelay(relay: { url: string; browsingContextId: string; interval_ms?: number | null } | null): void;
+  answerRelay(data: any): Promise<any>;
   readonly state: 'new' | 'starting' | 'ready' | 'dead' | 'shutdown';
   /** The worker's own start-up measure (module load + stdlib + Py init), in ms. */
   readonly startupMs: number | null;
@@ -161,7 +192,33 @@ export function startController(mod: IControllerModule, baseUrl: string): IContr
     onMessage: msg => handlers.onMessage?.(msg),
     onFatal: err => handlers.onFatal?.(err)
   });
-  const started = controller.start();
+  let relayed = false;
+  if (!pageIsIsolated() && typeof controller.useRelay === 'function') {
+    // no shared memory: interrupts and input() go through the site's service worker, if one
+    // relays for this worker (the worker probes it at start, see relay.ts)
+    try {
+      pageRelay().attach(controller);
+      relayed = true;
+    } catch (err) {
+      console.warn('[kite] no service-worker relay', err);
+    }
+  }
+  let started = controller.start();
+  if (relayed) {
+    // On a first visit the worker may start (prewarm) before JupyterLite's service worker
+    // controls the page: then nothing relays its requests. If the service worker takes over
+    // meanwhile, replace that still unused worker once, so that Interrupt works.
+    started = started.then(async info => {
+      if (info?.interrupt_channel !== 'none' || !(await serviceWorkerControls(3000))) {
+        return info;
+      }
+      console.info(
+        '[kite] the service worker took control of the page after the interpreter started: ' +
+          'starting a fresh one that can use it (Interrupt)'
+      );
+      return controller.restart();
+    });
+  }
   started.catch(() => undefined);
   return { controller, handlers, started };
 }
@@ -219,6 +276,35 @@ export class Prewarm {
 
   private _spare: Promise<IControllerHandle> | null = null;
   private _used = false;
+}
+
+/**
+ * Whether a service worker controls this page, now or within `ms` (only waited for when one is
+ * registered for it: JupyterLite registers its own while the app starts).
+ */
+export async function serviceWorkerControls(ms: number): Promise<boolean> {
+  const sw = (globalThis as any).navigator?.serviceWorker;
+  if (!sw) {
+    return false;
+  }
+  if (sw.controller) {
+    return true;
+  }
+  try {
+    if (!(await sw.getRegistration())) {
+      return false;
+    }
+  } catch {
+    return false;
+  }
+  return new Promise<boolean>(resolve => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve(!!sw.controller);
+    };
+    const timer = setTimeout(done, ms);
+    sw.addEventListener('controllerchange', done, { once: true });
+  });
 }
 
 /** Whether this page can share memory with a worker (needed for interrupt and input()). */

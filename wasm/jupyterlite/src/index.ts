@@ -73,6 +73,9 @@ function notIsolatedBody(): Widget {
     <code>Cross-Origin-Opener-Policy: same-origin</code> and
     <code>Cross-Origin-Embedder-Policy: require-corp</code>. This page was served without them
     (GitHub Pages, for example, cannot set them).</p>
+    <p>Without them kite interrupts through JupyterLite's service worker, but no service worker
+    relays requests for this page (some browsers disable service workers in private windows;
+    the site may have been built without one). Reloading the page can help.</p>
     <p><b>To stop the cell now</b>, restart the kernel (its variables are lost).<br/>
     <b>To make Interrupt work</b>, serve the site with those headers, e.g.
     <code>python wasm/serve.py build/site</code> (<code>make demo</code>).</p>`;
@@ -290,9 +293,9 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (!(globalThis as any).crossOriginIsolated) {
-      console.warn(
-        '[kite] this page is not cross-origin isolated: the kite kernel runs, but Interrupt ' +
-          'cannot stop a running cell (serve the site with COOP/COEP headers, e.g. wasm/serve.py).'
+      console.info(
+        '[kite] this page is not cross-origin isolated: Interrupt and input() go through ' +
+          "JupyterLite's service worker when one controls the page (each kernel logs its channel)."
       );
     }
   }

@@ -24,13 +24,15 @@ import {
   pageIsIsolated,
   startController
 } from './controller';
+import { describeInterruptChannel } from './relay';
 
 /** Why a page that is not cross-origin isolated cannot interrupt (console, log, dialog). */
 export const NOT_ISOLATED_REASON =
-  'This page is not cross-origin isolated, so kite cannot interrupt a running cell: ' +
-  'interrupting needs a SharedArrayBuffer, which browsers only provide when the page is ' +
-  'served with the headers "Cross-Origin-Opener-Policy: same-origin" and ' +
-  '"Cross-Origin-Embedder-Policy: require-corp". Everything else works.';
+  'This page is not cross-origin isolated and no service worker relays requests for it, so ' +
+  'kite cannot interrupt a running cell: interrupting needs a SharedArrayBuffer, which ' +
+  'browsers only provide when the page is served with the headers ' +
+  '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp", ' +
+  "or JupyterLite's service worker (unavailable in some private windows). Everything else works.";
 
 /** A performance mark (the page-load breakdown of the benchmark reads them). */
 export function mark(name: string): void {
@@ -242,17 +244,16 @@ export class KiteKernel implements IKernel {
       this._started = true;
       this._startupMs = performance.now() - t0;
       mark('kernel-ready');
-      const where = controller.isolated
-        ? 'cross-origin isolated: Interrupt and input() use shared memory'
-        : 'NOT cross-origin isolated: Interrupt cannot stop a running cell (restart instead)';
+      const channel = describeInterruptChannel(controller);
       console.info(
         `[kite] kernel ${this.id} ready in ${this._startupMs.toFixed(0)} ms` +
-          `${prewarmed ? ' (prewarmed interpreter)' : ''}; ${where}; worker: ` +
+          `${prewarmed ? ' (prewarmed interpreter)' : ''}; ${channel.text}; worker: ` +
           JSON.stringify({ startup_ms: started?.startup_ms, ...(started?.timings ?? {}) })
       );
-      if (!controller.isolated) {
+      // the kernel's log says which interrupt channel is in use (issue 11)
+      this._hooks.log?.(this, channel.level, channel.text);
+      if (channel.level === 'warning') {
         console.warn(`[kite] ${NOT_ISOLATED_REASON}`);
-        this._hooks.log?.(this, 'warning', NOT_ISOLATED_REASON);
       }
     } catch (err) {
       this._dead = err ?? new Error('the kernel did not start');
