@@ -41,14 +41,16 @@ site: lite
 test: all
 	@$(PY) -m pytest tests
 
-# The long reliability run (tests/test_reliability.py with 10x the rounds of `make test`):
-# interrupt soak, message fuzzer, memory check. Override any knob on the command line.
+# The long reliability run (10x the rounds of `make test`): interrupt soak (tests/test_soak.py),
+# message fuzzer (tests/test_fuzz.py), memory check (tests/test_memory.py). Override any knob on
+# the command line.
 KITE_SOAK_ROUNDS ?= 10000
 KITE_FUZZ_MESSAGES ?= 20000
 KITE_MEMORY_CELLS ?= 20000
 soak: all
 	@KITE_SOAK_ROUNDS=$(KITE_SOAK_ROUNDS) KITE_FUZZ_MESSAGES=$(KITE_FUZZ_MESSAGES) \
-	  KITE_MEMORY_CELLS=$(KITE_MEMORY_CELLS) $(PY) -m pytest tests/test_reliability.py -rA
+	  KITE_MEMORY_CELLS=$(KITE_MEMORY_CELLS) $(PY) -m pytest \
+	  tests/test_soak.py tests/test_fuzz.py tests/test_memory.py -rA
 
 demo: all
 	@$(PY) wasm/serve.py build/site --port $(PORT)
