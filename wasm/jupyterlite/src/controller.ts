@@ -31,6 +31,8 @@ export interface IInterruptResult {
   ok: boolean;
   /** true: no execute request was pending, the signal was dropped */
   idle?: boolean;
+  /** true: a dated interrupt waits for an execute request sent before it that is not here yet */
+  armed?: boolean;
   reason?: string;
 }
 
@@ -96,8 +98,12 @@ export interface IKiteController {
    * sent and the worker is fine.
    */
   send(msg: IKiteMessage): boolean;
-  /** SIGINT (default) into the shared buffer, aimed at the oldest pending execute request. */
-  interrupt(signal?: number): IInterruptResult;
+  /**
+   * SIGINT (default) to the worker (shared buffer or relay), aimed at the oldest pending execute
+   * request; with `date` (an interrupt_request's header.date), at the oldest one sent at or
+   * before it, or armed for one that has not arrived yet.
+   */
+  interrupt(signal?: number, date?: string | null): IInterruptResult;
   /** Kills the worker (even mid-cell) and starts a fresh one: Python state is lost. */
   restart(): Promise<IStartInfo>;
   shutdown(): void;
