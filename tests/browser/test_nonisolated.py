@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import checks
 from checks import check_control_interrupt, check_custom_handler, check_input, check_run_all
 
@@ -46,28 +48,17 @@ def test_interrupt_sleep(scenario, plain_url):
     check_interrupted(scenario("sleep", plain_url, tag="plain"))
 
 
-def test_interrupt_custom_sigint_handler(scenario, plain_url):
-    r = scenario("handler", plain_url, tag="plain")
+@pytest.mark.parametrize("name, check", [
+    ("handler", check_custom_handler),
+    ("input", check_input),
+    ("runall", check_run_all),
+    ("control", check_control_interrupt),
+], ids=["custom_sigint_handler", "interrupt_during_input", "run_all_stops_at_interrupted_cell",
+        "interrupt_request_on_control_channel"])
+def test_as_on_an_isolated_page(scenario, plain_url, name, check):
+    r = scenario(name, plain_url, tag="plain")
     check_relay(r)
-    check_custom_handler(r)
-
-
-def test_input_and_interrupt_during_input(scenario, plain_url):
-    r = scenario("input", plain_url, tag="plain")
-    check_relay(r)
-    check_input(r)
-
-
-def test_run_all_stops_at_interrupted_cell(scenario, plain_url):
-    r = scenario("runall", plain_url, tag="plain")
-    check_relay(r)
-    check_run_all(r)
-
-
-def test_interrupt_request_on_control_channel(scenario, plain_url):
-    r = scenario("control", plain_url, tag="plain")
-    check_relay(r)
-    check_control_interrupt(r)
+    check(r)
 
 
 def test_no_service_worker_logs_channel_none(scenario, plain_url):
@@ -84,23 +75,24 @@ def test_first_visit_to_a_notebook(scenario, plain_url):
     check_interrupted(r)
 
 
-def test_sig_ign_ignores_interrupt(scenario, plain_url):
-    # SIG_IGN: an Interrupt during a loop and one during time.sleep change nothing
-    r = scenario("ignored", plain_url, tag="plain")
-    check_relay(r)
+def check_ignored(r: dict) -> None:
     assert "KeyboardInterrupt" not in r["output"], r["output"]
     m = re.search(r"survived (\d+\.\d) s", r["output"])
     assert m and float(m.group(1)) >= 3.9, r["output"]  # the sleep was not cut short
     assert re.search(r"\b42\b", r["after"]), r["after"]
 
 
+def test_sig_ign_ignores_interrupt(scenario, plain_url):
+    # SIG_IGN: an Interrupt during a loop and one during time.sleep change nothing
+    r = scenario("ignored", plain_url, tag="plain")
+    check_relay(r)
+    check_ignored(r)
+
+
 def test_sig_ign_ignores_interrupt_on_isolated_page_too(scenario, isolated_url):
     # the reference: the same on a cross-origin isolated page (shared memory)
     r = scenario("ignored", isolated_url, tag="isolated")
-    assert "KeyboardInterrupt" not in r["output"], r["output"]
-    m = re.search(r"survived (\d+\.\d) s", r["output"])
-    assert m and float(m.group(1)) >= 3.9, r["output"]
-    assert re.search(r"\b42\b", r["after"]), r["after"]
+    check_ignored(r)
 
 
 def test_soak_no_interrupt_lost_or_leaked(scenario, plain_url):
