@@ -1,6 +1,8 @@
 // kite::kernel_core: the Jupyter protocol rules, once for every host (see kernel_core.hpp).
 #include "kernel_core.hpp"
 
+#include "iso_date.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -104,36 +106,6 @@ int code_points(const std::string& s) {
     for (unsigned char c : s)
         if ((c & 0xC0) != 0x80) ++n;
     return n;
-}
-
-// Microseconds since the epoch of an ISO 8601 date ("2026-12-01T10:00:00.123456Z", "+00:00"
-// offsets, no fraction, or a space instead of 'T'); -1 if it cannot be read.
-long long parse_date_us(const std::string& s) {
-    int Y, M, D, h, m, sec;
-    int used = 0;
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &used) != 6 || used == 0)
-        return -1;
-    size_t i = static_cast<size_t>(used);
-    long long frac = 0;
-    int digits = 0;
-    if (i < s.size() && s[i] == '.') {
-        for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i)
-            if (digits < 6) frac = frac * 10 + (s[i] - '0'), ++digits;
-    }
-    while (digits < 6) frac *= 10, ++digits;
-    long long offset_s = 0;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-        int oh = 0, om = 0;
-        if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) >= 1) offset_s = (oh * 3600LL + om * 60LL) * (s[i] == '+' ? 1 : -1);
-    }
-    // days from civil (Howard Hinnant's algorithm)
-    Y -= M <= 2;
-    const long long era = (Y >= 0 ? Y : Y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(Y - era * 400);
-    const unsigned doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    const long long days = era * 146097 + static_cast<long long>(doe) - 719468;
-    return ((days * 86400 + h * 3600LL + m * 60LL + sec) - offset_s) * 1000000LL + frac;
 }
 
 std::string header_date(const json& header) {
@@ -282,9 +254,9 @@ void kernel_core::handle_control(const message& msg) {
 
 bool kernel_core::should_abort(const message& msg) const {
     if (m_abort_before.empty()) return false;
-    long long sent = parse_date_us(header_date(msg.header));
-    long long failed = parse_date_us(m_abort_before);
-    return sent >= 0 && failed >= 0 && sent <= failed;
+    const auto sent = parse_iso_date(header_date(msg.header));
+    const auto failed = parse_iso_date(m_abort_before);
+    return sent && failed && *sent <= *failed;
 }
 
 void kernel_core::handle_shell(const message& msg) {

@@ -1,5 +1,7 @@
 #include "posix_interrupts.hpp"
 
+#include "iso_date.hpp"
+
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -72,15 +74,6 @@ std::int64_t now_micros() {
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 }  // namespace
 
@@ -146,7 +139,7 @@ void posix_interrupts::begin_request(const request_info& request) {
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         m_running = true;
-        m_running_date = parse_date(request.date);
+        m_running_date = parse_iso_date(request.date);
     }
     // 1. Everything that arrived since the last execute ended: a blocked, pending SIGINT
     //    (consumed without running a handler), CPython's tripped flag, the carried one.
@@ -163,7 +156,7 @@ void posix_interrupts::begin_request(const request_info& request) {
     if (pending) {
         std::lock_guard<std::mutex> lock(m_mutex);
         if (m_last_interrupt) {
-            auto date = parse_date(request.date);
+            auto date = parse_iso_date(request.date);
             keep = date ? *m_last_interrupt >= *date : m_interrupts > m_interrupts_at_end;
         }
     }
@@ -186,7 +179,7 @@ bool posix_interrupts::interrupt(const json& request_header, std::string& reason
     std::optional<std::int64_t> date;
     if (request_header.is_object()) {
         auto it = request_header.find("date");
-        if (it != request_header.end() && it->is_string()) date = parse_date(it->get<std::string>());
+        if (it != request_header.end() && it->is_string()) date = parse_iso_date(it->get<std::string>());
     }
     std::lock_guard<std::mutex> lock(m_mutex);
     if (date && m_running && m_running_date && *m_running_date > *date) {
@@ -294,63 +287,6 @@ int posix_interrupts::call_interruptibly(const std::function<bool()>& blocking) 
             if (buf[i] != 0 && buf[i] != SIGINT) found = buf[i];
     }
     return found;
-}
-
-std::optional<std::int64_t> posix_interrupts::parse_date(const std::string& iso) {
-    const char* p = iso.c_str();
-    auto digits = [&p](int count, int& out) {
-        out = 0;
-        for (int i = 0; i < count; ++i) {
-            if (!std::isdigit(static_cast<unsigned char>(p[i]))) return false;
-            out = out * 10 + (p[i] - '0');
-        }
-        p += count;
-        return true;
-    };
-    auto expect = [&p](char c) {
-        if (*p != c) return false;
-        ++p;
-        return true;
-    };
-    int year, month, day, hour, minute, second = 0;
-    if (!digits(4, year) || !expect('-') || !digits(2, month) || !expect('-') || !digits(2, day))
-        return std::nullopt;
-    if (*p != 'T' && *p != 't' && *p != ' ') return std::nullopt;
-    ++p;
-    if (!digits(2, hour) || !expect(':') || !digits(2, minute)) return std::nullopt;
-    if (*p == ':' && (++p, !digits(2, second))) return std::nullopt;
-    std::int64_t micros = 0;
-    if (*p == '.' || *p == ',') {
-        ++p;
-        int n = 0;
-        for (; std::isdigit(static_cast<unsigned char>(*p)); ++p) {
-            if (n < 6) {
-                micros = micros * 10 + (*p - '0');
-                ++n;
-            }
-        }
-        if (n == 0) return std::nullopt;
-        for (; n < 6; ++n) micros *= 10;
-    }
-    int offset_minutes = 0;
-    if (*p == 'Z' || *p == 'z') {
-        ++p;
-    } else if (*p == '+' || *p == '-') {
-        const int sign = *p == '-' ? -1 : 1;
-        ++p;
-        int oh, om = 0;
-        if (!digits(2, oh)) return std::nullopt;
-        if (*p == ':') ++p;
-        if (*p && !digits(2, om)) return std::nullopt;
-        offset_minutes = sign * (oh * 60 + om);
-    }
-    if (*p != '\0') return std::nullopt;
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-        return std::nullopt;
-    const std::int64_t seconds = days_from_civil(year, static_cast<unsigned>(month),
-                                                 static_cast<unsigned>(day)) * 86400 +
-                                 hour * 3600 + minute * 60 + second - offset_minutes * 60;
-    return seconds * 1000000 + micros;
 }
 
 }  // namespace kite

@@ -61,10 +61,6 @@ public:
     // thread, still ends it.
     int call_interruptibly(const std::function<bool()>& blocking);
 
-    // header.date as microseconds since the Unix epoch (ISO 8601: fractional seconds, Z, +hh:mm,
-    // or no zone = UTC); nullopt if unreadable. Also used by the xeus transport and the tests.
-    static std::optional<std::int64_t> parse_date(const std::string& iso);
-
 private:
     void drain();
     bool main_thread() const { return pthread_equal(pthread_self(), m_main) != 0; }

@@ -42,6 +42,8 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "iso_date.hpp"
+
 #include "xeus/xeus_context.hpp"
 #include "xeus/xguid.hpp"
 #include "xeus/xkernel_configuration.hpp"
@@ -351,8 +353,8 @@ struct xeus_transport::impl {
     static bool stale(const kite::message& reply, const std::string& request_id, const kite::message& request) {
         const std::string answered = string_field(reply.parent_header, "msg_id");
         if (!answered.empty()) return answered != request_id;
-        const auto sent = kite::posix_interrupts::parse_date(string_field(reply.header, "date"));
-        const auto cell = kite::posix_interrupts::parse_date(string_field(request.parent_header, "date"));
+        const auto sent = kite::parse_iso_date(string_field(reply.header, "date"));
+        const auto cell = kite::parse_iso_date(string_field(request.parent_header, "date"));
         return sent && cell && *sent < *cell;
     }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "harness.hpp"
+#include "iso_date.hpp"
 
 using namespace kite;
 using namespace kite::test;
@@ -188,7 +189,7 @@ TEST(InterruptRequest, NeverReachesACompletion) {
 }
 
 TEST(InterruptRequest, ParseDate) {
-    auto us = [](const char* s) { return posix_interrupts::parse_date(s); };
+    auto us = [](const char* s) { return parse_iso_date(s); };
     ASSERT_TRUE(us("1970-01-01T00:00:00Z"));
     EXPECT_EQ(*us("1970-01-01T00:00:00Z"), 0);
     EXPECT_EQ(*us("1970-01-01T00:00:01.5Z"), 1500000);
