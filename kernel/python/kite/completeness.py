@@ -107,8 +107,22 @@ def _last_line_is_indented_block(tokens):
     return False
 
 
+def _ipython_syntax(code):
+    """(status, indent) for cells IPython's rules decide: a cell magic is complete only after
+    an empty last line; other IPython syntax is checked as the Python it becomes."""
+    if code.lstrip().startswith("%%"):
+        lines = code.splitlines()
+        done = len(lines) > 1 and code.endswith("\n") and not lines[-1].strip()
+        return ("complete", None) if done else ("incomplete", 0)
+    from .transform import transform_cell
+    return check(transform_cell(code))
+
+
 def is_complete(code):
-    status, indent = check(code)
+    if "%" in code or "!" in code or "?" in code:
+        status, indent = _ipython_syntax(code)
+    else:
+        status, indent = check(code)
     reply = {"status": status}
     if status == "incomplete":
         reply["indent"] = " " * (indent or 0)

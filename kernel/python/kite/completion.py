@@ -115,9 +115,29 @@ def _module_matches(dotted):
     return _visible(_top_level_modules(), dotted), dotted
 
 
+_MAGIC_RE = re.compile(r"^\s*(%%?)(\w*)$")
+
+
+def _magic_matches(marks, prefix):
+    """`%ti` -> %time, %timeit; `%%wr` -> %%writefile (a `%` alone lists line and cell magics
+    on the first line, as IPython)."""
+    from .shell import get_ipython
+    magics = get_ipython().magics_manager.magics
+    kinds = ("cell",) if marks == "%%" else ("line", "cell")
+    out = []
+    for kind in kinds:
+        mark = "%%" if kind == "cell" else "%"
+        out += [mark + name for name in sorted(magics[kind]) if name.startswith(prefix)]
+    return out
+
+
 def _matches(before, after):
     """(matches, length of the text they replace before the cursor)."""
     line = before.rsplit("\n", 1)[-1]
+
+    m = _MAGIC_RE.match(line)
+    if m:
+        return _magic_matches(m.group(1), m.group(2)), len(m.group(1) + m.group(2))
 
     m = _IMPORT_RE.match(line) or _FROM_RE.match(line)
     if m:

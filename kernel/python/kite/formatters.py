@@ -19,6 +19,10 @@ METHODS = (
     ("application/pdf", "_repr_pdf_"),
 )
 BINARY = {"image/png", "image/jpeg", "application/pdf"}
+# Printers registered for a type (IPython's `display_formatter.formatters[mime].for_type`):
+# {mime: {type: func(obj) -> value}}; they win over the object's own _repr_*_ methods.
+type_printers = {}
+float_format = None  # %precision: a %-format for floats in text/plain, or None for repr
 _PRETTY_TYPES = (dict, list, tuple, set, frozenset)
 _PRETTY_MAX_ITEMS = 1000
 
@@ -57,9 +61,24 @@ def _encode(mime, value):
     return value if isinstance(value, str) else None
 
 
+def _registered(mime, obj):
+    printers = type_printers.get(mime)
+    if not printers:
+        return None
+    for cls in type(obj).__mro__:
+        if cls in printers:
+            return printers[cls]
+    return None
+
+
 def plain(obj):
     """text/plain: repr(), pretty-printed for built-in containers like IPython."""
     try:
+        printer = _registered("text/plain", obj)
+        if printer is not None:
+            return str(printer(obj))
+        if float_format is not None and type(obj) is float:
+            return float_format % obj
         if type(obj) in _PRETTY_TYPES and len(obj) <= _PRETTY_MAX_ITEMS:
             import pprint  # here, not at start: it imports dataclasses, inspect, ...
             return pprint.pformat(obj, sort_dicts=False)
@@ -92,6 +111,16 @@ def format(obj, include=None, exclude=None):
                 value = _encode(str(mime), value)
                 if value is not None and wanted(mime):
                     data[str(mime)] = value
+    for mime in type_printers:
+        printer = _registered(mime, obj) if mime != "text/plain" and wanted(mime) else None
+        if printer is not None and mime not in data:
+            try:
+                value = _encode(mime, printer(obj))
+            except Exception as exc:
+                _warn(obj, "printer for %s" % mime, exc, mime)
+                continue
+            if value is not None:
+                data[mime] = value
     for mime, name in METHODS:
         if mime in data or not wanted(mime):
             continue

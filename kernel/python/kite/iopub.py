@@ -32,8 +32,15 @@ def flush():
         _kite.publish("stream", {"name": name, "text": "".join(chunks)})
 
 
+# %%capture: a stack of lists that take display_data contents instead of the frontend.
+display_captures = []
+
+
 def publish(msg_type, content, metadata=None, buffers=None):
     """Send a non-stream iopub message after the stream text written before it."""
+    if display_captures and msg_type == "display_data" and display_captures[-1] is not None:
+        display_captures[-1].append(content)
+        return
     flush()
     _kite.publish(msg_type, content, metadata, buffers)
 

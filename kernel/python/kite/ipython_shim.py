@@ -7,7 +7,8 @@ import sys
 
 from . import stand_ins
 
-_NAMES = ("IPython", "IPython.display", "IPython.core", "IPython.core.display")
+_NAMES = ("IPython", "IPython.display", "IPython.core", "IPython.core.display",
+          "IPython.core.getipython", "IPython.core.magic", "IPython.core.error")
 
 
 def _make_modules():
@@ -20,21 +21,48 @@ def _make_modules():
         setattr(display_mod, name, getattr(kite_display, name))
     display_mod.__all__ = list(kite_display.__all__)
 
+    from . import shell
+    from .magics import api
+
+    getipython = types.ModuleType("IPython.core.getipython")
+    getipython.get_ipython = shell.get_ipython
+    magic = types.ModuleType("IPython.core.magic", api.__doc__)
+    for name in api.__all__:
+        setattr(magic, name, getattr(api, name))
+    error = types.ModuleType("IPython.core.error")
+    error.UsageError = shell.UsageError
+
     core = types.ModuleType("IPython.core", "kite's stand-in for IPython.core")
-    core.display = display_mod
+    core.display, core.getipython, core.magic, core.error = display_mod, getipython, magic, error
     core.__path__ = []
 
-    ipython = types.ModuleType("IPython", "kite's stand-in for IPython (only the display API)")
+    ipython = types.ModuleType("IPython", "kite's stand-in for IPython: the display API, "
+                               "get_ipython() (kite's shell) and the magics API")
     ipython.display = display_mod
     ipython.core = core
-    ipython.get_ipython = lambda: None  # libraries use this to detect a real IPython shell
+    ipython.get_ipython = shell.get_ipython
     ipython.__path__ = []  # a package, so `import IPython.display` works
     return {
         "IPython": ipython,
         "IPython.display": display_mod,
         "IPython.core": core,
         "IPython.core.display": display_mod,
+        "IPython.core.getipython": getipython,
+        "IPython.core.magic": magic,
+        "IPython.core.error": error,
     }
+
+
+def patch_real_ipython(module):
+    """A real IPython package (natively, where it may be installed): its get_ipython() gives
+    kite's shell, as it gives ipykernel's in ipykernel."""
+    if isinstance(getattr(module, "__spec__", None) and module.__spec__.loader, stand_ins.StandInFinder):
+        return
+    from . import shell
+    module.get_ipython = shell.get_ipython
+    getipython = sys.modules.get("IPython.core.getipython")
+    if getipython is not None:
+        getipython.get_ipython = shell.get_ipython
 
 
 def install():

@@ -6,7 +6,7 @@ import time
 
 import _kite
 
-from . import __version__, comm_fallback, iopub, ipython_shim, runner, stdin
+from . import __version__, comm_fallback, iopub, ipython_shim, runner, shell, stdin
 from . import history as _history
 
 # Start time matters (wasm): modules kite patches are patched when user code imports them, and
@@ -56,7 +56,9 @@ def setup():
 
         hooks.when_imported("socket", _patch_socket)
         hooks.when_imported("asyncio", _patch_asyncio)
+    shell.install()
     ipython_shim.install()
+    hooks.when_imported("IPython", ipython_shim.patch_real_ipython)
     comm_fallback.install()
     runner.setup_namespace()
 

@@ -28,6 +28,10 @@ def setup_namespace():
     })
     ns["_ih"] = ns["In"]
     ns["_oh"] = ns["Out"]
+    hidden_names.update(ns)
+
+
+hidden_names = set()  # the namespace's initial names: %who and %reset leave them alone
 
 
 _sources = {}  # cell sources registered before linecache was imported
@@ -109,6 +113,18 @@ def _compile(tree, filename, mode):
                    flags=_compile_flags | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
 
 
+compile_user = _compile  # for magics that run user code (%time): same flags, same namespace
+run_code = _run
+
+
+def _python_source(code):
+    """The cell as Python: IPython syntax (magics, !cmd, obj?) turned into calls."""
+    if "%" in code or "!" in code or "?" in code:
+        from .transform import transform_cell
+        return transform_cell(code)
+    return code
+
+
 def _record_in(count, code):
     history.add(count, code)
     ns["In"].append(code)
@@ -128,6 +144,7 @@ def _run_cell(code, filename, count, show_result, store):
         from .completeness import strip_leading_indent
         code = strip_leading_indent(code)
         _register_source(filename, code)
+    code = _python_source(code)
     tree = compile(code, filename, "exec",
                    flags=_compile_flags | ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
                    dont_inherit=True)
@@ -135,15 +152,46 @@ def _run_cell(code, filename, count, show_result, store):
     if tree.body:
         _run(_compile(tree, filename, "exec"))
     if last is None:
-        return
+        return None
     value = _run(_compile(ast.Expression(last.value), filename, "eval"))
     if value is None or not show_result:
-        return
+        return value
     data, metadata = formatters.format(value)
     iopub.publish("execute_result",
                   {"execution_count": count, "data": data, "metadata": metadata})
     if store:
         _record_out(count, value, data)
+    return value
+
+
+_nested = 0
+_count = 0  # the running cell's number
+
+
+def run_nested(code, show_result=True):
+    """Run code (IPython syntax) inside the running cell, as get_ipython().run_cell and
+    %%capture do: its last expression is displayed, nothing is counted or stored."""
+    global _nested
+    _nested += 1
+    filename = "<cell-%d.%d>" % (_count, _nested)
+    _register_source(filename, code)
+    return _run_cell(code, filename, _count, show_result, False)
+
+
+def show_error(exc):
+    """Publish an exception as the cell's error output (a UsageError as IPython shows it)."""
+    ename, evalue, tb = errors.describe(exc)
+    if ename == "UsageError":
+        sys.stderr.write("UsageError: %s\n" % evalue)
+        return ename, evalue, tb
+    iopub.publish("error", {"ename": ename, "evalue": evalue, "traceback": tb})
+    return ename, evalue, tb
+
+
+def _shell():
+    """The get_ipython() shell if something made it (its events need calling), else None."""
+    shell = sys.modules.get("kite.shell")
+    return shell.InteractiveShell._instance if shell is not None else None
 
 
 class Exit:
@@ -158,6 +206,26 @@ class Exit:
 
     def __call__(self, keep_kernel=False):
         payload.append({"source": "ask_exit", "keepkernel": bool(keep_kernel)})
+
+
+def shell_events_before(shell, code, store, silent, count):
+    from .shell import ExecutionInfo, ExecutionResult
+    info = ExecutionInfo(code, store, silent)
+    result = ExecutionResult(info)
+    result.execution_count = count
+    shell.execution_count = count
+    if not silent:
+        shell.events.trigger("pre_execute")
+        shell.events.trigger("pre_run_cell", info)
+    return info, result
+
+
+def shell_events_after(shell, result, silent):
+    shell.last_execution_succeeded = result.success
+    shell.last_execution_result = result
+    if not silent:
+        shell.events.trigger("post_execute")
+        shell.events.trigger("post_run_cell", result)
 
 
 def user_expressions(expressions):
@@ -176,7 +244,8 @@ def user_expressions(expressions):
 def execute(code, silent=False, store_history=True, expressions=None, allow_stdin=True, count=1):
     """Run one cell as number `count` (the protocol core counts) and return the execute_reply
     content (its execution_count is set by the core)."""
-    global _unstored
+    global _unstored, _count
+    _count = count
     store = store_history and not silent
     if store:
         filename = "<cell-%d>" % count
@@ -187,17 +256,27 @@ def execute(code, silent=False, store_history=True, expressions=None, allow_stdi
     _register_source(filename, code)
     stdin.allowed = allow_stdin
     del payload[:]
+    shell = _shell()
+    info = result = None
+    if shell is not None:
+        info, result = shell_events_before(shell, code, store, silent, count)
     try:
         show = not silent and not _ends_with_semicolon(code)
         _run_cell(code, filename, count, show, store)
         _kite.check_signals()  # one that landed during the cell's last C call is not lost
     except BaseException as exc:  # KeyboardInterrupt and SystemExit are the cell's errors too
         sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
-        ename, evalue, tb = errors.describe(exc)
-        iopub.publish("error", {"ename": ename, "evalue": evalue, "traceback": tb})
+        ename, evalue, tb = show_error(exc)
+        if result is not None:
+            result.error_in_exec = exc
+            shell_events_after(shell, result, silent)
+        iopub.flush()
         return {"status": "error",
                 "ename": ename, "evalue": evalue, "traceback": tb}
     finally:
+        iopub.flush()
+    if result is not None:
+        shell_events_after(shell, result, silent)
         iopub.flush()
     results = user_expressions(expressions or {})
     iopub.flush()
