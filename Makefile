@@ -10,8 +10,8 @@ PY := $(CURDIR)/.venv/bin/python
 PORT ?= 8000
 export JUPYTER_PATH := $(CURDIR)/build/share/jupyter
 
-.PHONY: all deps cpython wasm native lite site test soak demo bench console clean
-all: wasm native site
+.PHONY: all deps cpython wasm native lite site prefix xeus-site test soak demo bench console clean
+all: wasm native site xeus-site
 
 deps:
 	@bash scripts/install-deps.sh
@@ -37,6 +37,14 @@ lite: wasm
 
 site: lite
 	@bash wasm/jupyterlite/build-site.sh
+
+# kite as an emscripten-forge-style prefix (what recipe/recipe.yaml packages), and the site
+# jupyterlite-xeus builds from it (`jupyter lite build --XeusAddon.prefix=...`, no network)
+prefix: wasm
+	@python3 wasm/prefix/make_prefix.py build/wasm/dist build/prefix/kite
+
+xeus-site: lite prefix
+	@bash wasm/prefix/build-site.sh build/prefix/kite build/xeus-site
 
 test: all
 	@$(PY) -m pytest tests

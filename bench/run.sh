@@ -5,20 +5,20 @@
 # writes bench/results.json. A part whose inputs are missing fails loudly and the command exits
 # non-zero; the other parts still run and report.
 #   BENCH_QUICK=1     fewer repetitions (a smoke run, ~4 min)
-#   BENCH_PARTS="raw kernels browser"   which parts to run
+#   BENCH_PARTS="raw kernels browser packages"   which parts to run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
 export JUPYTER_PATH=${JUPYTER_PATH:-$ROOT/build/share/jupyter}
-PARTS=${BENCH_PARTS:-raw kernels browser}
+PARTS=${BENCH_PARTS:-raw kernels browser packages}
 QUICK=()
 [ "${BENCH_QUICK:-0}" = 1 ] && QUICK=(--quick)
 say() { printf '[bench] %s\n' "$*" >&2; }
 mkdir -p build/bench
 # stale results of the parts about to run must not reach the table
 for part in $PARTS; do
-  case $part in raw) rm -f build/bench/node_raw.json ;; kernels) rm -f build/bench/kernels.json ;; browser) rm -f build/bench/browser.json ;; esac
+  case $part in raw) rm -f build/bench/node_raw.json ;; kernels) rm -f build/bench/kernels.json ;; browser) rm -f build/bench/browser.json ;; packages) rm -f build/bench/packages.json ;; esac
 done
 
 # --- dependencies
@@ -71,6 +71,10 @@ for part in $PARTS; do
       bash bench/build-pyodide-site.sh || { failed+=(browser); continue; }
       runs=5; [ "${BENCH_QUICK:-0}" = 1 ] && runs=2
       node bench/browser.mjs --runs $runs --out build/bench/browser.json || failed+=(browser) ;;
+    packages)
+      need_kernels || continue
+      say "part 4: %pip install on kite-node from a local index (bench/packages.py)"
+      "$PY" bench/packages.py "${QUICK[@]}" --out build/bench/packages.json >/dev/null || failed+=(packages) ;;
     *) say "unknown part $part"; exit 2 ;;
   esac
 done

@@ -27,6 +27,9 @@ public:
                          std::vector<std::string> buffers = {}) = 0;
     // Blocks until the frontend answers the input_request or a signal arrives.
     virtual input_result input(const std::string& prompt, bool password) = 0;
+    // The header of the request being handled ({} between requests): ipywidgets' Output widget
+    // captures the outputs whose parent has this msg_id.
+    virtual json parent_header() const { return json::object(); }
 };
 
 // What the host moves: every message the core produces goes through here.
@@ -45,7 +48,8 @@ public:
 
 // One request as the interrupt source needs to know it (the explicit interrupt contract).
 struct request_info {
-    bool execute = false;  // execute_request: the only kind an interrupt applies to
+    // execute_request or comm_msg (a widget callback): the kinds an interrupt applies to
+    bool execute = false;
     std::string date;      // the client's header.date (ISO 8601), "" if absent
     json header;           // the whole request header
 };
@@ -55,7 +59,8 @@ struct request_info {
 class interrupt_source {
 public:
     virtual ~interrupt_source() = default;
-    // A request starts. For an execute_request: drop a signal meant for an earlier request and
+    // A request starts. For an execute_request or a comm_msg (request.execute): drop a signal
+    // meant for an earlier request and
     // keep one meant for this one; from now on signals reach Python. For any other request:
     // signals are held back (never delivered to completion, inspection, ...).
     virtual void begin_request(const request_info& request) = 0;
@@ -73,6 +78,25 @@ public:
         reason = "this host interrupts outside the kernel core";
         return false;
     }
+};
+
+// What a fetch came back with: an HTTP answer (status, headers, body), or a signal that cut it
+// short (the fetch is abandoned), or a failure before any answer (no network, bad URL).
+struct fetch_result {
+    int status = 0;
+    json headers = json::object();  // lower-case names -> values
+    std::string body;
+    int signal = 0;     // non-zero: abandoned because this signal is pending
+    std::string error;  // non-empty: nothing answered (status is meaningless)
+};
+
+// Optional: an HTTP GET done by the host, for hosts where Python has no sockets (wasm). Absent
+// (nullptr), Python fetches with urllib. Blocks until the answer, a failure, or a pending signal
+// inside an execute_request (then returns with `signal` set, without taking it).
+class url_fetcher {
+public:
+    virtual ~url_fetcher() = default;
+    virtual fetch_result fetch(const std::string& url, const json& headers) = 0;
 };
 
 }  // namespace kite

@@ -266,7 +266,8 @@ void kernel_core::handle_shell(const message& msg) {
         m_parent = msg.header;
     }
     request_info info;
-    info.execute = type == "execute_request";
+    // Widget callbacks run under comm_msg: Interrupt stops them like a cell.
+    info.execute = type == "execute_request" || type == "comm_msg";
     info.date = header_date(msg.header);
     info.header = msg.header;
     // Before `busy` goes out: a client may interrupt as soon as it sees busy, and natively a
@@ -405,6 +406,11 @@ void kernel_core::publisher::publish(const std::string& msg_type, json content, 
     }
     m_core.m_transport.send(
         m_core.make_message("iopub", msg_type, std::move(content), parent, std::move(metadata), std::move(buffers)));
+}
+
+json kernel_core::publisher::parent_header() const {
+    std::lock_guard<std::mutex> lock(m_core.m_parent_mutex);
+    return m_core.m_parent;
 }
 
 input_result kernel_core::publisher::input(const std::string& prompt, bool password) {

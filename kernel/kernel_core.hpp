@@ -63,6 +63,7 @@ private:
         void publish(const std::string& msg_type, json content, json metadata,
                      std::vector<std::string> buffers) override;
         input_result input(const std::string& prompt, bool password) override;
+        json parent_header() const override;
     private:
         kernel_core& m_core;
     };

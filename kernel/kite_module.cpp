@@ -23,6 +23,7 @@ namespace {
 
 output_channel* g_output = nullptr;
 interrupt_source* g_interrupts = nullptr;
+url_fetcher* g_fetcher = nullptr;
 PyObject* g_flush_hook = nullptr;  // strong reference
 
 bool host_attached() {
@@ -192,6 +193,64 @@ PyObject* kite_wait(PyObject*, PyObject* arg) {
     return PyBool_FromLong(r);
 }
 
+// has_fetch() -> bool: whether the host fetches (wasm); if not, Python uses urllib.
+PyObject* kite_has_fetch(PyObject*, PyObject*) { return PyBool_FromLong(g_fetcher != nullptr); }
+
+// fetch(url, headers=None) -> (status, headers: dict, body: bytes): an HTTP GET by the host.
+// OSError when nothing answered. A signal pending during the fetch abandons it and is handed to
+// CPython as in sleep (KeyboardInterrupt by default); if its handler returns, the fetch starts
+// again (PEP 475).
+PyObject* kite_fetch(PyObject*, PyObject* args, PyObject* kwargs) {
+    static const char* keywords[] = {"url", "headers", nullptr};
+    const char* url;
+    PyObject* headers = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|O:fetch", const_cast<char**>(keywords), &url, &headers))
+        return nullptr;
+    if (!g_fetcher) {
+        PyErr_SetString(PyExc_NotImplementedError, "kite: this host does not fetch (use urllib)");
+        return nullptr;
+    }
+    if (!host_attached()) return nullptr;
+    json request_headers = headers == Py_None ? json::object() : py::from_python(headers);
+    if (PyErr_Occurred()) return nullptr;
+    if (flush_streams() < 0) return nullptr;
+    const std::string target(url);
+    for (;;) {
+        fetch_result result;
+        std::string failure;
+        Py_BEGIN_ALLOW_THREADS
+        try {
+            result = g_fetcher->fetch(target, request_headers);
+        } catch (const std::exception& e) {
+            failure = e.what();
+            if (failure.empty()) failure = "unknown error";
+        }
+        Py_END_ALLOW_THREADS
+        if (!failure.empty()) result.error = failure;
+        if (result.signal) {
+            if (raise_pending_signal(*g_interrupts) < 0) return nullptr;
+            continue;
+        }
+        // without a shared buffer the fetch could not watch for signals: deliver one now
+        if (raise_pending_signal(*g_interrupts) < 0) return nullptr;
+        if (!result.error.empty()) {
+            PyErr_Format(PyExc_OSError, "%s", result.error.c_str());
+            return nullptr;
+        }
+        py::ref response_headers(py::to_python(result.headers));
+        if (!response_headers) return nullptr;
+        py::ref body(PyBytes_FromStringAndSize(result.body.data(), static_cast<Py_ssize_t>(result.body.size())));
+        if (!body) return nullptr;
+        return Py_BuildValue("(iOO)", result.status, response_headers.get(), body.get());
+    }
+}
+
+// parent_header() -> dict: the header of the request being handled ({} between requests).
+PyObject* kite_parent_header(PyObject*, PyObject*) {
+    if (!host_attached()) return nullptr;
+    return py::to_python(g_output->parent_header());
+}
+
 // set_flush_hook(callable or None): what sleep (and the C++ core) call to flush streams.
 PyObject* kite_set_flush_hook(PyObject*, PyObject* hook) {
     if (hook != Py_None && !PyCallable_Check(hook)) {
@@ -222,6 +281,8 @@ PyObject* kite_unraisablehook(PyObject*, PyObject* unraisable) {
 PyMethodDef methods[] = {
     {"publish", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(kite_publish)), METH_VARARGS | METH_KEYWORDS,
      "publish(msg_type, content, metadata=None, buffers=None): send an iopub message."},
+    {"parent_header", kite_parent_header, METH_NOARGS,
+     "parent_header() -> dict: the header of the request being handled."},
     {"check_signals", kite_check_signals, METH_NOARGS,
      "check_signals(): deliver a signal pending for the running cell."},
     {"input", kite_input, METH_VARARGS,
@@ -231,6 +292,9 @@ PyMethodDef methods[] = {
      "wait(seconds) -> bool: interruptible wait; True early once a signal handler has run."},
     {"unraisablehook", kite_unraisablehook, METH_O,
      "unraisablehook(unraisable): sys.unraisablehook that re-delivers swallowed interrupts."},
+    {"fetch", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(kite_fetch)), METH_VARARGS | METH_KEYWORDS,
+     "fetch(url, headers=None) -> (status, headers, body): an HTTP GET by the host (wasm)."},
+    {"has_fetch", kite_has_fetch, METH_NOARGS, "has_fetch() -> bool: whether the host fetches."},
     {"set_flush_hook", kite_set_flush_hook, METH_O,
      "set_flush_hook(callable): called to flush buffered streams before blocking."},
     {nullptr, nullptr, 0, nullptr}};
@@ -245,6 +309,8 @@ void set_module_host(output_channel* output, interrupt_source* interrupts) {
     g_output = output;
     g_interrupts = interrupts;
 }
+
+void set_url_fetcher(url_fetcher* fetcher) { g_fetcher = fetcher; }
 
 int flush_streams() {
     if (!g_flush_hook) return 0;

@@ -84,6 +84,7 @@ python_interpreter::~python_interpreter() {
         if (detail::flush_streams() < 0) PyErr_Clear();
     }
     detail::set_module_host(nullptr, nullptr);
+    detail::set_url_fetcher(nullptr);
 }
 
 void python_interpreter::configure_impl() {
@@ -92,6 +93,7 @@ void python_interpreter::configure_impl() {
         throw std::logic_error("kite: CPython is already initialised in this process; "
                                "only one python_interpreter can be configured per process");
     detail::set_module_host(&output(), &interrupts());
+    detail::set_url_fetcher(m_config.fetcher);
     if (PyImport_AppendInittab("_kite", &detail::init_kite_module) < 0)
         throw std::runtime_error("kite: cannot register the _kite module");
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "host_services.hpp"
 #include "interpreter.hpp"
 
 namespace kite {
@@ -14,6 +15,7 @@ struct python_config {
     int recursion_limit = 0;         // 0 = keep CPython's default
     std::vector<std::string> argv;   // sys.argv; empty = [""]
     bool use_environment = false;    // honour PYTHON* environment variables (PYTHONPATH, ...)
+    url_fetcher* fetcher = nullptr;  // the host's HTTP GET for `_kite.fetch` (wasm); none: urllib
 };
 
 class python_interpreter : public interpreter {

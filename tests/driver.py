@@ -86,15 +86,16 @@ class Kernel:
 
     # -- life cycle -----------------------------------------------------------------------------
     @classmethod
-    def spawn(cls, name: str, log: Path | None = None) -> "Kernel":
+    def spawn(cls, name: str, log: Path | None = None, **start_kw: Any) -> "Kernel":
         """Start the kernel process and the client's channels; not yet known to answer.
-        `log`: append the kernel's stdout/stderr to this file."""
+        `log`: append the kernel's stdout/stderr to this file. `start_kw`: KernelManager.start_kernel
+        keywords (env, cwd)."""
         km = KernelManager(kernel_name=name)
-        kw, out = {}, None
+        kw, out = dict(start_kw), None
         if log is not None:
             Path(log).parent.mkdir(parents=True, exist_ok=True)
             out = open(log, "ab")
-            kw = {"stdout": out, "stderr": out}
+            kw.update(stdout=out, stderr=out)
         t0 = clock()
         km.start_kernel(**kw)
         kc = km.client()
@@ -104,8 +105,9 @@ class Kernel:
         return k
 
     @classmethod
-    def start(cls, name: str, startup_timeout: float = 120, log: Path | None = None) -> "Kernel":
-        k = cls.spawn(name, log)
+    def start(cls, name: str, startup_timeout: float = 120, log: Path | None = None,
+              **start_kw: Any) -> "Kernel":
+        k = cls.spawn(name, log, **start_kw)
         try:
             k.wait_ready(startup_timeout)
         except BaseException:

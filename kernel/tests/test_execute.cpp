@@ -261,7 +261,7 @@ TEST(Display, RichClassesAndIPythonShim) {
         "display(HTML('<p>h</p>'), Markdown('# m'), SVG('<svg/>'), Latex('$x$'), JSON({'a': 1}))\n"
         "display(Image(data=b'\\x89PNG\\r\\n\\x1a\\nrest', width=10))\n"
         "display({'text/plain': 'raw!', 'text/html': '<u>raw</u>'}, raw=True)\n"
-        "IPython.get_ipython()");
+        "type(IPython.get_ipython()).__name__");
     ASSERT_EQ(reply["status"], "ok") << reply.dump();
     auto d = of_type("display_data");
     ASSERT_EQ(d.size(), 7u);
@@ -274,7 +274,9 @@ TEST(Display, RichClassesAndIPythonShim) {
     EXPECT_TRUE(d[5]["data"].contains("image/png"));
     EXPECT_EQ(d[5]["metadata"]["image/png"]["width"], 10);
     EXPECT_EQ(d[6]["data"]["text/html"], "<u>raw</u>");
-    EXPECT_TRUE(of_type("execute_result").empty());  // get_ipython() is None
+    auto shell = of_type("execute_result");  // get_ipython(): kite's shell, named as ipykernel's
+    ASSERT_EQ(shell.size(), 1u);
+    EXPECT_EQ(shell[0]["data"]["text/plain"], "'ZMQInteractiveShell'");
 }
 
 TEST(Display, KiteDisplayModule) {

@@ -54,8 +54,8 @@ def _require_tools() -> None:
 
 
 class Server:
-    def __init__(self, isolation: bool):
-        args = [sys.executable, str(SERVE), str(SITE), "--port", "0", "--quiet"]
+    def __init__(self, isolation: bool, site: Path = SITE):
+        args = [sys.executable, str(SERVE), str(site), "--port", "0", "--quiet"]
         if not isolation:
             args.append("--no-isolation")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -47,6 +47,8 @@ const BASE = args.url.endsWith('/') ? args.url : args.url + '/';
 const OUT = args.out;
 const SCENARIO = args.scenario;
 const TIMEOUT = Number(args.timeout || 60000);
+// --card: the launcher card openKiteNotebook opens (the xeus prefix's kite is another kernel)
+const CARD = args.card || 'Python 3.11 (kite)';
 mkdirSync(OUT, { recursive: true });
 
 const result = { scenario: SCENARIO, screenshots: [], console: [], errors: [] };
@@ -70,7 +72,7 @@ async function openKiteNotebook(page, { waitIdle = true } = {}) {
   const card = page
     .locator('.jp-Launcher-section')
     .filter({ hasText: 'Notebook' })
-    .locator('.jp-LauncherCard[title="Python 3.11 (kite)"]');
+    .locator(`.jp-LauncherCard[title="${CARD}"]`);
   await card.first().waitFor({ timeout: TIMEOUT });
   result.launcherMs = Date.now() - t0;
   const tClick = Date.now();
@@ -288,10 +290,126 @@ async function interruptScenario(page, code, { settleMs = 700, name }) {
   await recordAfterInterrupt(page, 1);
 }
 
+// The notebook's files (issue 9 part 4): JupyterLite's contents seen from Python and back.
+
+/** Wait until JupyterLab is up and its contents manager usable (window.jupyterapp). */
+async function waitApp(page) {
+  await page.waitForFunction(() => window.jupyterapp?.serviceManager?.contents, null, { timeout: TIMEOUT });
+  await page.locator('.jp-DirListing-content').first().waitFor({ timeout: TIMEOUT });
+}
+
+/** Save `files` ({path: text or {base64}}) through JupyterLite's contents API, dirs included. */
+async function saveContents(page, dir, files) {
+  await page.evaluate(
+    async ([dir, files]) => {
+      const contents = window.jupyterapp.serviceManager.contents;
+      try {
+        await contents.get(dir, { content: false });
+      } catch {
+        const made = await contents.newUntitled({ type: 'directory', path: '' });
+        await contents.rename(made.path, dir);
+      }
+      for (const [name, body] of Object.entries(files)) {
+        const model = typeof body === 'string'
+          ? { type: 'file', format: 'text', content: body }
+          : { type: name.endsWith('.ipynb') ? 'notebook' : 'file', format: 'json', content: body };
+        await contents.save(`${dir}/${name}`, model);
+      }
+    },
+    [dir, files]
+  );
+}
+
+/** A notebook that opens on the kite kernel, with `sources` as code cells. */
+function kiteNotebook(sources) {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'kite', display_name: 'Python 3.11 (kite)', language: 'python' } },
+    cells: sources.map((source, i) => ({ id: `c${i}`, cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null }))
+  };
+}
+
+/** Open `path` (a kite notebook) in the lab and wait for its kernel. */
+async function openNotebook(page, path) {
+  await page.evaluate(p => window.jupyterapp.commands.execute('docmanager:open', { path: p }), path);
+  await page.locator('.jp-NotebookPanel .jp-Cell').first().waitFor({ timeout: TIMEOUT });
+  await waitNotebookKernelIdle(page);
+}
+
+/** Run cell `index` of the open notebook and return its output once it has a count. */
+async function runAndRead(page, index, pattern = /\S/) {
+  await runCell(page, index);
+  await waitCellDone(page, index);
+  return waitOutput(page, index, pattern);
+}
+
+/** The names the file browser shows for `dir` (it navigates there). */
+async function fileBrowserNames(page, dir) {
+  await page.evaluate(d => window.jupyterapp.commands.execute('filebrowser:go-to-path', { path: d }), dir);
+  await page.waitForFunction(
+    d => document.querySelector('.jp-FileBrowser-crumbs')?.textContent.includes(d),
+    dir
+  );
+  await sleep(300);
+  return page.locator('.jp-DirListing-item .jp-DirListing-itemText').allInnerTexts();
+}
+
+/** The kite lines of the console, for assertions on the drive's log line. */
+function kiteConsole() {
+  return result.console.filter(line => line.includes('[kite]'));
+}
+
 // ----------------------------------------------------------------------------------------------
 // Scenarios
 
 const SCENARIOS = {
+  // kite from an emscripten-forge prefix, run by @jupyterlite/xeus's stock worker (build/xeus-site,
+  // tests/browser/test_xeus_prefix.py; --card 'Python 3.11 (kite, xeus)'): one notebook, every
+  // check in a row, so the test stays short
+  async xeus(page) {
+    const t0 = Date.now();
+    await openKiteNotebook(page);
+    result.isolated = await page.evaluate(() => crossOriginIsolated);
+    await typeAndRun(page, 0, 'x = 41');
+    await waitCellDone(page, 0);
+    // page load -> the first cell's reply (launcher, kernel start, one execute): the figure that
+    // compares this site with kite's own (the same scenario runs there)
+    result.loadToFirstCellMs = Date.now() - t0;
+    await page.locator('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName').first().waitFor();
+    result.kernelName = await page.locator('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName').first().innerText();
+    // the launcher offers it (a new tab: the first one became the notebook)
+    await page.evaluate(() => window.jupyterapp.commands.execute('launcher:create'));
+    const card = page.locator(`.jp-LauncherCard[title="${CARD}"]`).first();
+    await card.waitFor({ timeout: TIMEOUT });
+    result.cards = await page.locator('.jp-LauncherCard').evaluateAll(els => els.map(e => e.getAttribute('title')));
+    await shot(page, 'launcher');
+    await page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: 'Untitled' }).first().click();
+    for (const [index, name, code] of [
+      [1, 'loop', 'while True:\n    pass'],
+      [2, 'sleep', 'import time\ntime.sleep(600)']
+    ]) {
+      await typeAndRun(page, index, code);
+      await waitBusy(page);
+      await sleep(500);
+      result[`${name}Ms`] = await interruptAndMeasure(page, index);
+      await waitKernelIdle(page, 5000);
+      result[name] = await outputText(page, index);
+      await shot(page, name);
+    }
+    await typeAndRun(page, 3, "name = input('Your name: ')\nprint('Hello,', name)");
+    const box = cells(page).nth(3).locator('.jp-Stdin-input');
+    await box.waitFor({ timeout: 20000 });
+    await box.fill('kite');
+    await box.press('Enter');
+    result.answered = await waitOutput(page, 3, /Hello, kite/, 20000);
+    await waitCellDone(page, 3);
+    await typeAndRun(page, 4, 'x + 1');
+    await waitCellDone(page, 4);
+    result.after = await waitOutput(page, 4, /\S/);
+    await shot(page, 'done');
+  },
+
   async launcher(page) {
     await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
     await page.locator('.jp-LauncherCard').first().waitFor({ timeout: TIMEOUT });
@@ -328,6 +446,11 @@ const SCENARIOS = {
 
   async sleep(page) {
     await interruptScenario(page, 'import time\ntime.sleep(600)', {});
+  },
+
+  // --code CODE [--settle MS]: interrupt any cell (e.g. a %pip install with a slow download)
+  async interrupt(page) {
+    await interruptScenario(page, args.code, { settleMs: Number(args.settle || 700) });
   },
 
   async fib(page) {
@@ -810,6 +933,131 @@ const SCENARIOS = {
     result.statusBeforeInterrupt = await kernelStatus(page);
     result.interruptMs = await interruptAndMeasure(page, index);
     await recordAfterInterrupt(page, index);
+  },
+
+  async widgets(page) {
+    // ipywidgets from the site's bundled packages: a slider dragged with the mouse reaches a
+    // Python observer that prints into an Output widget; interact renders and recomputes; a
+    // few magics. --install: the %pip line (default: from the site's bundled index).
+    await openKiteNotebook(page);
+    const install = args.install || '%pip install ipywidgets';
+    await typeAndRun(page, 0, install);
+    await waitCellDone(page, 0, 120000);
+    result.install = await outputText(page, 0).catch(() => '');
+    const t0 = Date.now();
+    await typeAndRun(page, 1, [
+      'import ipywidgets as widgets',
+      'out = widgets.Output()',
+      "slider = widgets.IntSlider(value=10, min=0, max=100, description='n')",
+      'def on_change(change):',
+      '    with out:',
+      "        print('observed', change['new'])",
+      "slider.observe(on_change, 'value')",
+      'widgets.VBox([slider, out])'
+    ].join('\n'));
+    const handle = cells(page).nth(1).locator('.jp-OutputArea .noUi-handle').first();
+    await handle.waitFor({ timeout: TIMEOUT });
+    result.sliderShownMs = Date.now() - t0; // import ipywidgets + first widget rendered
+    await shot(page, 'slider');
+    const track = await cells(page).nth(1).locator('.jp-OutputArea .noUi-target').first().boundingBox();
+    const box = await handle.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(track.x + track.width * 0.75, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    // the cell's outer output area (an Output widget nests another one)
+    const widgetText = i => cells(page).nth(i).locator('.jp-OutputArea').first().innerText();
+    for (const t1 = Date.now(); !/observed \d+/.test(await widgetText(1).catch(() => '')); await sleep(50)) {
+      if (Date.now() - t1 > TIMEOUT) throw new Error('the observer never printed into the Output widget');
+    }
+    await sleep(500); // the last updates of the drag
+    result.observed = await widgetText(1);
+    result.sliderValue = await cells(page).nth(1).locator('.widget-readout').first().innerText().catch(() => '');
+    await shot(page, 'dragged');
+    await typeAndRun(page, 2, '@widgets.interact(x=(0, 10))\ndef square(x=4):\n    print(x, "squared is", x * x)');
+    for (const t1 = Date.now(); !/4 squared is 16/.test(await widgetText(2).catch(() => '')); await sleep(50)) {
+      if (Date.now() - t1 > TIMEOUT) throw new Error('interact never showed square(4)');
+    }
+    result.interact = await widgetText(2);
+    await cells(page).nth(2).locator('.jp-OutputArea .noUi-handle').first().waitFor({ timeout: TIMEOUT });
+    await cells(page).nth(2).locator('.jp-OutputArea .noUi-handle').first().focus();
+    await page.keyboard.press('ArrowRight');
+    for (const t1 = Date.now(); !/5 squared is 25/.test(await widgetText(2).catch(() => '')); await sleep(50)) {
+      if (Date.now() - t1 > TIMEOUT) throw new Error('interact did not recompute after the key press');
+    }
+    result.interactAfterKey = await widgetText(2);
+    await shot(page, 'interact');
+    await typeAndRun(page, 3, '%time sum(range(10**5))');
+    await waitCellDone(page, 3);
+    result.time = await waitOutput(page, 3, /Wall time/);
+    await typeAndRun(page, 4, '%%html\n<b id="kite-html-magic">bold from a cell magic</b>');
+    await waitCellDone(page, 4);
+    result.html = await cells(page).nth(4).locator('#kite-html-magic').innerText().catch(() => '');
+    await shot(page, 'magics');
+  },
+
+  async files(page) {
+    // A CSV saved through JupyterLite's contents (what an upload does) next to a notebook in a
+    // sub-directory; the notebook's cells read it with csv (cwd = the notebook's directory) and
+    // write a text and a binary file, which the file browser lists; after a reload the files are
+    // still there (IndexedDB) and a fresh kernel reads them back.
+    const dir = args.dir || 'files-test';
+    await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
+    await waitApp(page);
+    await saveContents(page, dir, {
+      'people.csv': 'name,born\nAda Lovelace,1815\nGrace Hopper,1906\n',
+      'files.ipynb': kiteNotebook([
+        "import csv, os\nprint(os.getcwd())\nwith open('people.csv', newline='') as f:\n    rows = list(csv.DictReader(f))\nprint(rows)",
+        "with open('written.txt', 'w') as f:\n    f.write('written by kite\\n')\nwith open('blob.bin', 'wb') as f:\n    f.write(bytes(range(256)))\nprint(sorted(os.listdir('.')))",
+        "import os\nprint(open('written.txt').read().strip(), len(open('blob.bin', 'rb').read()), os.getcwd())"
+      ])
+    });
+    await openNotebook(page, `${dir}/files.ipynb`);
+    result.read = await runAndRead(page, 0, /Lovelace/);
+    result.listed = await runAndRead(page, 1, /written/);
+    result.browser = await fileBrowserNames(page, dir);
+    await shot(page, 'written');
+    result.blob = await page.evaluate(
+      async p => {
+        const m = await window.jupyterapp.serviceManager.contents.get(p, { content: true, format: 'base64' });
+        return { format: m.format, bytes: atob(m.content.replace(/\s/g, '')).length };
+      },
+      `${dir}/blob.bin`
+    );
+    // reload: the files come from the browser's storage, a fresh kernel reads them
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await waitApp(page);
+    result.browserAfterReload = await fileBrowserNames(page, dir);
+    await openNotebook(page, `${dir}/files.ipynb`);
+    result.afterReload = await runAndRead(page, 2, /written by kite/);
+    await shot(page, 'reloaded');
+    result.kite = kiteConsole();
+    result.isolated = await page.evaluate(() => crossOriginIsolated);
+  },
+
+  async cells(page) {
+    // --cells '["code", ...]' (JSON): run each in a new kite notebook, in order; their outputs
+    const sources = JSON.parse(args.cells);
+    await openKiteNotebook(page);
+    result.outputs = [];
+    for (let i = 0; i < sources.length; i++) {
+      await typeAndRun(page, i, sources[i]);
+      await waitCellDone(page, i, Number(args.cellTimeout || TIMEOUT));
+      result.outputs.push(await outputText(page, i).catch(() => ''));
+    }
+    await shot(page, 'done');
+    result.kite = kiteConsole();
+  },
+
+  async nodrive(page) {
+    // no service worker (blocked, as in some private windows): no drive, a clear log line, and
+    // Python works in its in-memory directory
+    await openKiteNotebook(page);
+    await typeAndRun(page, 0, "import os\nopen('scratch.txt', 'w').write('x')\nprint(os.getcwd(), sorted(os.listdir('.'))[:5])");
+    await waitCellDone(page, 0);
+    result.output = await waitOutput(page, 0, /\S/);
+    await shot(page, 'nodrive');
+    result.kite = kiteConsole();
   },
 
   async notisolated(page) {

@@ -16,7 +16,7 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 WHEELS = sorted((ROOT / "build" / "jupyterlite" / "dist").glob("kite_jupyterlite-*.whl"))
-ASSETS = ["kite.js", "kite.wasm", "kite-stdlib.zip", "worker.js", "controller.js"]
+ASSETS = ["kite.js", "kite.wasm", "kite-stdlib.zip", "worker.js", "fetch.js", "controller.js"]
 
 
 def _need(path_ok: bool, what: str) -> None:

@@ -118,14 +118,21 @@ export class KiteController {
   /**
    * createWorker: () => worker adapter; baseUrl: where kite.js, kite.wasm, kite-stdlib.zip live;
    * config: python_config overrides for the worker ({recursion_limit, argv, home});
+   * env: environment variables Python starts with ({name: value}; e.g. KITE_INDEX_URL);
+   * preload: URLs of scripts the worker downloads while it starts (browser: drive.js);
    * onMessage(msg): every Jupyter message for the client (msg.channel: shell, control, iopub,
    * stdin; buffers as ArrayBuffers); onFatal(err): the worker died (KernelDiedError).
    */
-  constructor({ createWorker, baseUrl = '', config = null, onMessage, onFatal } = {}) {
+  constructor({ createWorker, baseUrl = '', config = null, env = null, preload = null, onMessage, onFatal } = {}) {
     if (typeof createWorker !== 'function') throw new TypeError('KiteController: createWorker is required');
     this._createWorker = createWorker;
     this._baseUrl = baseUrl;
     this._config = config;
+    this._env = env;
+    this._preload = preload;
+    // the kernel's location and drive (setLocation), sent again to every new worker
+    this._location = null;
+    this._locationWaiters = []; // resolvers of setLocation(), answered in order by the worker
     this._onMessage = onMessage || (() => {});
     this._onFatal = onFatal || (() => {});
     this._buffer = null;
@@ -134,7 +141,7 @@ export class KiteController {
     this._worker = null;
     this._state = 'new'; // new | starting | ready | dead | shutdown
     this._seq = 0; // messages posted to the current worker
-    this._pending = new Map(); // seq -> {id, date} of an execute_request whose execute_reply is not seen yet
+    this._pending = new Map(); // seq -> {id, date} of an execute_request whose execute_reply (or a comm_msg whose idle) is not seen yet
     // dated interrupts (interrupt_request): the latest execute_request date sent (µs, parseDate),
     // and an interrupt that came before its execute_request {date, signal, until} (see interrupt())
     this._lastExecuteDate = null;
@@ -233,8 +240,27 @@ export class KiteController {
     this._resetRelay();
     this._channel = null;
     const relay = this._buffer === null && this._relay ? { ...this._relay, kite: this.relayId, generation } : null;
-    worker.postMessage({ type: 'init', buffer: this._buffer, baseUrl: this._baseUrl, config: this._config, layout: LAYOUT, relay });
+    worker.postMessage({ type: 'init', buffer: this._buffer, baseUrl: this._baseUrl, config: this._config, layout: LAYOUT, relay, env: this._env, preload: this._preload });
+    if (this._location) worker.postMessage({ type: 'location', ...this._location });
     return this._startPromise;
+  }
+
+  /**
+   * The kernel's location (JupyterLite's "dir" or "Drive:dir" of its notebook) and, in a browser
+   * whose page answers DriveFS requests, drive = {script (drive.js URL), baseUrl,
+   * browsingContextId}: the worker mounts the contents at /drive and makes the location its cwd
+   * (wasm/jupyterlite/worker/drive.js). Kept for restarts. Posted before any later message, so
+   * the next cell runs there. Resolves with the worker's {ok, cwd, reason, ms}.
+   */
+  setLocation(location, drive = null) {
+    this._location = { location: String(location || ''), drive: drive || null };
+    if (!this._worker || this._state === 'dead' || this._state === 'shutdown') {
+      return Promise.resolve({ ok: false, cwd: null, reason: `the kernel is ${this._state}` });
+    }
+    return new Promise((resolve) => {
+      this._locationWaiters.push(resolve);
+      this._worker.postMessage({ type: 'location', ...this._location });
+    });
   }
 
   _onWorkerMessage(m) {
@@ -257,10 +283,17 @@ export class KiteController {
         break;
       case 'message':
         if (m.msg && msgType(m.msg) === 'execute_reply') this._executeDone(msgId(m.msg.parent_header));
+        // a comm_msg (widget callback) has no reply: its idle status ends it
+        else if (m.msg && msgType(m.msg) === 'status' && m.msg.content && m.msg.content.execution_state === 'idle') this._executeDone(msgId(m.msg.parent_header));
         // relay: from now on an input_reply is the answer the blocked worker waits for
         if (m.msg && msgType(m.msg) === 'input_request' && !this._i32) this._stdin = { waiting: true, value: null };
         this._emit(m.msg);
         break;
+      case 'location': {
+        const resolve = this._locationWaiters.shift();
+        if (resolve) resolve({ ok: !!m.ok, cwd: m.cwd || null, reason: m.reason || '', ms: m.ms, script_ms: m.script_ms });
+        break;
+      }
       case 'fatal':
         this._die(m.message || 'the kernel worker crashed', m.stack || '');
         break;
@@ -300,6 +333,7 @@ export class KiteController {
     this._state = 'dead';
     this._pending.clear();
     this._resetRelay();
+    this._dropLocationWaiters('the kernel died');
     const err = new KernelDiedError(message, { fatal: true, stack });
     if (wasStarting) this._startReject(err);
     // the module is in an undefined state after a trap: free its memory now
@@ -360,7 +394,7 @@ export class KiteController {
     this._worker.postMessage({ type: 'message', msg }, transfer);
     // posted: only now is it message `seq` in the worker too
     this._seq = seq;
-    if (type === 'execute_request') {
+    if (type === 'execute_request' || type === 'comm_msg') {
       const id = msgId(msg.header);
       const date = dateOf(msg.header);
       if (id !== null) this._pending.set(seq, { id, date });
@@ -602,6 +636,10 @@ export class KiteController {
 
   // A new, dead or stopped worker: nothing held stays held (the service worker would keep the
   // request open), no signal or input reply carries over.
+  _dropLocationWaiters(reason) {
+    for (const resolve of this._locationWaiters.splice(0)) resolve({ ok: false, cwd: null, reason });
+  }
+
   _resetRelay() {
     for (const held of [...this._held]) held.finish({ stale: true });
     this._rsig = 0;
@@ -627,6 +665,7 @@ export class KiteController {
     this._terminateWorker();
     this._pending.clear();
     this._resetRelay();
+    this._dropLocationWaiters('the kernel was shut down');
     if (this._state === 'starting' && this._startReject) {
       this._startReject(new KernelDiedError('the kernel was shut down during startup'));
     }

@@ -2,8 +2,10 @@
 // fetch, self.postMessage) and in Node worker_threads (require, fs, parentPort). It loads kite.js +
 // kite.wasm, writes the stdlib zip to MEMFS /lib/python311.zip, starts Python and then hands every
 // Jupyter message to the wasm kernel, whole, in arrival order (DEVELOPERS.md "Worker messages"):
-//   main -> worker  {type: 'init', buffer, baseUrl, config, layout}, then {type: 'message', msg}
+//   main -> worker  {type: 'init', buffer, baseUrl, config, layout, relay, env, preload}, then
+//                   {type: 'message', msg} and {type: 'location', location, drive} (in order)
 //   worker -> main  {type: 'ready', startup_ms, timings, recursion_limit, isolated, kernel_info} | {type: 'fatal', message, stack} | {type: 'message', msg}
+//                   | {type: 'location', ok, cwd, reason, ms} (the answer to a 'location')
 // The wasm side (wasm/src, xeus-lite style): new Module.xkernel(config), .start(),
 // .get_server().notify_listener(msg); out through Module.kiteSend(msg); stdin through the
 // synchronous Module.kiteRequestInput(msg), which blocks on the shared buffer.
@@ -18,6 +20,11 @@
     typeof process === 'object' && !!(process.versions && process.versions.node) &&
     typeof importScripts !== 'function';
   const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+  // Loaded as a library by the xeus-lite entry (wasm/xeus/kite-xeus.js, prepended with
+  // `self.kiteWorkerLibrary = true`): it takes the stdin and relay pieces below
+  // (self.kiteWorkerLibrary = {requestInput, makeRelay, browserRecursionLimit, lazyFetcher}) and speaks
+  // @jupyterlite/xeus's worker protocol itself.
+  const AS_LIBRARY = !IS_NODE && typeof self === 'object' && self.kiteWorkerLibrary === true;
 
   let post;
   let nodeRequire = null;
@@ -26,6 +33,10 @@
     const { parentPort } = nodeRequire('worker_threads');
     post = (m, transfer) => parentPort.postMessage(m, transfer || []);
     parentPort.on('message', (m) => onMessage(m));
+  } else if (AS_LIBRARY) {
+    // inside @jupyterlite/xeus's worker (wasm/xeus/kite-xeus.js): Jupyter messages are posted
+    // as they are, the xeus-lite convention; that worker owns onmessage
+    post = (m, transfer) => self.postMessage(m && m.type === 'message' ? m.msg : m, transfer || []);
   } else {
     post = (m, transfer) => self.postMessage(m, transfer || []);
     self.onmessage = (e) => onMessage(e.data);
@@ -34,7 +45,7 @@
   let Module = null;
   let server = null;
   let dead = false;
-  const queue = []; // messages that arrived before Python was ready
+  const queue = []; // worker messages ('message', 'location') that arrived before Python was ready
 
   function errorText(e) {
     if (e && typeof e === 'object') {
@@ -276,8 +287,36 @@
     return relay;
   }
 
+  // Scripts the page will want later (drive.js), downloaded while the kernel starts: {url: text}
+  const preloaded = new Map();
+
+  function preload(urls) {
+    if (IS_NODE || !Array.isArray(urls)) return;
+    for (const url of urls) {
+      fetch(url)
+        .then((r) => (r.ok ? r.text() : null))
+        .then((text) => text !== null && preloaded.set(url, text), () => undefined);
+    }
+  }
+
+  /** importScripts(url), or the preloaded text when it arrived: no request (through the service
+   * worker and the network) on the kernel's start-up path. */
+  function loadScript(url) {
+    const text = preloaded.get(url);
+    if (text !== undefined) {
+      try {
+        (0, eval)(text); // a classic script, evaluated globally as importScripts would
+        return;
+      } catch (e) {
+        if (!(e instanceof EvalError)) throw e; // EvalError: a Content-Security-Policy forbids it
+      }
+    }
+    importScripts(url);
+  }
+
   async function init(msg) {
     const t0 = now();
+    preload(msg.preload);
     const baseUrl = msg.baseUrl || (IS_NODE ? process.cwd() : '');
     const layout = msg.layout || null;
     const buffer = msg.buffer && layout ? msg.buffer : null;
@@ -302,6 +341,11 @@
       kiteRequestInput: (m) => (i32 ? requestInput(m, i32, layout) : relay && relay.ok ? relay.input(m) : null),
       // read by wasm/src (EM_JS) when there is no shared buffer: the relay, if it answered
       kiteRelay: relay && relay.ok ? relay : null,
+      // environment variables Python sees from its start (the package indexes of kite.packages:
+      // KITE_BUNDLED_INDEX_URL, KITE_INDEX_URL): libc reads ENV once, right after preRun
+      preRun: [(mod) => Object.assign(mod.ENV, stringValues(Object.assign(IS_NODE ? nodeEnv() : {}, msg.env)))],
+      // `_kite.fetch` (kite.packages' downloads): wasm/js/fetch.js, loaded on the first fetch
+      kiteFetch: lazyFetcher(baseUrl, i32, layout),
     };
     let stdlib;
     if (IS_NODE) {
@@ -335,6 +379,7 @@
     const zip = new Uint8Array(await stdlib);
     Module.FS.mkdirTree('/lib/python3.11/lib-dynload');
     Module.FS.writeFile('/lib/python311.zip', zip);
+    if (IS_NODE) mountNodeDirs(Module);
     const config = Object.assign({ home: '/', argv: [''] }, msg.config || {});
     if (config.recursion_limit == null && !IS_NODE) config.recursion_limit = browserRecursionLimit();
     const kernel = new Module.xkernel(config);
@@ -358,7 +403,122 @@
       relay: relay ? { ok: relay.ok, rtt_ms: relay.rtt_ms, interval_ms: relay.fixed ? relay.interval_ms : null, adaptive: relay.fixed ? null : [RELAY_COST_FACTOR, RELAY_MIN_POLL_MS, RELAY_MAX_POLL_MS], reason: relay.ok ? '' : relay.reason } : null,
       kernel_info: started.kernel_info,
     });
-    while (queue.length && !dead) handle(queue.shift());
+    while (queue.length && !dead) dispatch(queue.shift());
+    setTimeout(() => Module.kiteFetch && Module.kiteFetch.prestart && Module.kiteFetch.prestart(), 0);
+  }
+
+  // kite-node: the variables of kite.packages (indexes, install directory) from the process
+  function nodeEnv() {
+    const out = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (/^(KITE_(BUNDLED_|EXTRA_)?INDEX_URL|KITE_SITE_PACKAGES|PIP_(EXTRA_)?INDEX_URL)$/.test(k)) out[k] = v;
+    }
+    return out;
+  }
+
+  // kite-node: the real working directory is the kernel's cwd (NODEFS, mounted at its own path,
+  // so open('data.csv') and paths in tracebacks mean what they mean on the host), and
+  // $KITE_SITE_PACKAGES (where %pip installs) is on disk too. "/" is left alone: mounting the
+  // host's root would hide the stdlib's MEMFS files.
+  function mountNodeDirs(mod) {
+    const FS = mod.FS;
+    if (!FS || !FS.filesystems || !FS.filesystems.NODEFS) return; // a module built without NODEFS (test fakes)
+    const mount = (dir) => {
+      FS.mkdirTree(dir);
+      FS.mount(FS.filesystems.NODEFS, { root: dir }, dir);
+    };
+    const cwd = process.cwd();
+    if (cwd !== '/') {
+      mount(cwd);
+      FS.chdir(cwd);
+    }
+    const site = process.env.KITE_SITE_PACKAGES;
+    if (site) {
+      const path = nodeRequire('path');
+      const dir = path.resolve(site);
+      nodeRequire('fs').mkdirSync(dir, { recursive: true });
+      if (cwd === '/' || (dir !== cwd && !dir.startsWith(cwd + path.sep))) mount(dir);
+    }
+  }
+
+  // Module.kiteFetch: loads fetch.js on first use. In a browser, `.prestart()` (called once
+  // Python is ready, while this worker is idle) starts its helper thread: Chromium would not
+  // start it while this worker blocks in a fetch.
+  function lazyFetcher(baseUrl, i32, layout) {
+    let fetcher = null;
+    const load = () => {
+      if (!fetcher) {
+        let make;
+        if (IS_NODE) {
+          const file = joinUrl(baseUrl, 'fetch.js');
+          const mod = { exports: {} };
+          const src = nodeRequire('fs').readFileSync(file, 'utf8');
+          nodeRequire('vm').compileFunction(src, ['exports', 'require', 'module'], { filename: file })(mod.exports, nodeRequire, mod);
+          make = mod.exports.makeFetcher;
+        } else {
+          importScripts(joinUrl(baseUrl, 'fetch.js'));
+          make = self.kiteMakeFetcher;
+        }
+        fetcher = make({ isNode: IS_NODE, nodeRequire, i32, layout, baseUrl });
+      }
+      return fetcher;
+    };
+    const kiteFetch = (url, headersJson, watch) => {
+      try {
+        load();
+      } catch (e) {
+        return { error: `cannot load fetch.js: ${errorText(e).message}` };
+      }
+      return fetcher(url, headersJson, watch);
+    };
+    kiteFetch.prestart = () => {
+      try {
+        if (!IS_NODE && typeof SharedArrayBuffer !== 'undefined') load().prestart();
+      } catch (e) {
+        console.error(`kite: cannot start the fetch helper: ${errorText(e).message}`);
+      }
+    };
+    return kiteFetch;
+  }
+
+  function stringValues(env) {
+    const out = {};
+    for (const [k, v] of Object.entries(env && typeof env === 'object' ? env : {})) {
+      if (v !== null && v !== undefined) out[k] = String(v);
+    }
+    return out;
+  }
+
+  /**
+   * The kernel's location (JupyterLite's "dir" or "Drive:dir" of the notebook): with `drive`
+   * ({script, baseUrl, browsingContextId}: the page answers DriveFS requests), JupyterLite's
+   * contents are mounted at /drive and the cwd becomes the notebook's directory (worker/drive.js
+   * in wasm/jupyterlite, loaded here on first use). Answered with {type: 'location', ok, cwd,
+   * reason, ms}; a failure leaves the cwd as it was.
+   */
+  function setLocation(m) {
+    const t0 = now();
+    let answer;
+    try {
+      if (IS_NODE || !m.drive) {
+        answer = { ok: false, reason: IS_NODE ? 'not in a browser' : 'the page offers no drive' };
+      } else {
+        if (!self.kiteDrive) loadScript(m.drive.script);
+        const tLoaded = now();
+        answer = self.kiteDrive.mount(Module, m.drive, m.location);
+        answer.script_ms = tLoaded - t0;
+      }
+    } catch (e) {
+      answer = { ok: false, reason: errorText(e).message };
+    }
+    answer.cwd = Module.FS.cwd();
+    answer.ms = now() - t0;
+    post(Object.assign({ type: 'location' }, answer));
+  }
+
+  function dispatch(m) {
+    if (m.type === 'location') setLocation(m);
+    else handle(m.msg);
   }
 
   // CPython's recursion limit must trip before the engine's stack runs out (a RangeError kills the
@@ -401,11 +561,14 @@
         init(m).catch((e) => fatal(e, 'during startup'));
         break;
       case 'message':
-        if (server) handle(m.msg);
-        else queue.push(m.msg);
+      case 'location':
+        if (server) dispatch(m);
+        else queue.push(m);
         break;
       default:
         break;
     }
   }
+
+  if (AS_LIBRARY) self.kiteWorkerLibrary = { requestInput, makeRelay, browserRecursionLimit, lazyFetcher };
 })();

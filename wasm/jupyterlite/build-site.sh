@@ -32,6 +32,23 @@ log="$root/build/jupyterlite/lite-build.log"
 (cd "$lite" && "$venv/bin/jupyter" lite build --lite-dir "$lite" --contents "$here/content" \
    --output-dir "$out") >"$log" 2>&1 || { tail -n 40 "$log"; die "jupyter lite build failed (log: ${log#$root/})"; }
 
+# The build venv also holds jupyterlite-xeus (for `make xeus-site`): its extension would load
+# on kite's site (disabling its plugins does not stop its module from fetching a package map
+# from GitHub at page load), so kite's site does not ship it.
+"$venv/bin/python" - "$out" <<'PY'
+import json, shutil, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+config_path = out / "jupyter-lite.json"
+config = json.loads(config_path.read_text())
+data = config["jupyter-config-data"]
+drop = {"@jupyterlite/xeus-extension"}
+data["federated_extensions"] = [e for e in data.get("federated_extensions", []) if e["name"] not in drop]
+config_path.write_text(json.dumps(config, indent=2))
+for name in drop:
+    shutil.rmtree(out / "extensions" / name, ignore_errors=True)
+PY
+
 ext="$out/extensions/kite-jupyterlite"
 [ -f "$ext/package.json" ] || die "the site has no kite-jupyterlite extension ($ext)"
 if [ -f "$ext/static/kite/kite.wasm" ]; then

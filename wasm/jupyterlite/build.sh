@@ -14,7 +14,7 @@ venv="$root/.venv"
 say() { printf '[kite-lite] %s\n' "$*"; }
 die() { printf '[kite-lite] ERROR: %s\n' "$*" >&2; exit 1; }
 
-assets=(kite.js kite.wasm kite-stdlib.zip worker.js controller.js)
+assets=(kite.js kite.wasm kite-stdlib.zip worker.js fetch.js controller.js)
 if [ "${KITE_LITE_NO_WASM:-0}" != 1 ]; then
   for f in "${assets[@]}"; do
     [ -f "$dist/$f" ] || die "missing $dist/$f (build the wasm kernel first: make wasm)"
@@ -54,6 +54,18 @@ if [ "${KITE_LITE_NO_WASM:-0}" != 1 ]; then
 else
   say "KITE_LITE_NO_WASM=1: no wasm assets (the kernel will not start)"
 fi
+# JupyterLite's DriveFS for the classic worker script (the notebook's files, browser only): one
+# IIFE that worker.js loads with importScripts; @lumino/coreutils replaced by its one used export
+npx --no-install esbuild worker/drive.js --bundle --format=iife --minify --target=es2020 \
+  --alias:@lumino/coreutils=./worker/uuid.js --log-level=warning --outfile="$static/drive.js"
+printf '  %-16s %9d bytes\n' drive.js "$(stat -c %s "$static/drive.js")"
+
+# the build add-on (kite_jupyterlite/addon.py) resolves bundled packages with kite's own
+# resolver: a copy of it goes into the wheel (one source: kernel/python/kite/packages)
+say "vendoring kite's resolver (kernel/python/kite/packages) into kite_jupyterlite/kite_packages"
+rm -rf "$here/kite_jupyterlite/kite_packages"
+cp -r "$root/kernel/python/kite/packages" "$here/kite_jupyterlite/kite_packages"
+find "$here/kite_jupyterlite/kite_packages" -name __pycache__ -prune -exec rm -rf {} +
 
 say "building the wheel into ${out#$root/}"
 mkdir -p "$out"

@@ -26,6 +26,7 @@
 #include "python_interpreter.hpp"
 #include "wasm_interrupt_source.hpp"
 #include "wasm_transport.hpp"
+#include "wasm_url_fetcher.hpp"
 
 #ifndef KITE_WASM_RECURSION_LIMIT
 #define KITE_WASM_RECURSION_LIMIT 1000
@@ -50,6 +51,7 @@ struct wasm_kernel {
     std::uint32_t seq = 0;  // notify_listener calls so far = the seq of the current message
     kite::wasm::wasm_transport transport;
     kite::wasm::wasm_interrupt_source interrupts{seq};
+    kite::wasm::wasm_url_fetcher fetcher{interrupts};
     kite::kernel_core core{transport, interrupts};
     kite::python_config config;
     std::unique_ptr<kite::python_interpreter> interpreter;
@@ -147,6 +149,7 @@ public:
                 cfg = json::parse(text);
                 if (!cfg.is_object()) throw std::runtime_error("the xkernel config is not an object");
             }
+            k.config.fetcher = &k.fetcher;
             k.config.home = cfg.value("home", std::string("/"));
             k.config.recursion_limit = cfg.value("recursion_limit", KITE_WASM_RECURSION_LIMIT);
             if (cfg.contains("argv") && cfg["argv"].is_array())

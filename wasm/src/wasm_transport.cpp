@@ -15,6 +15,12 @@ EM_JS(void, kite_js_log, (const char* text), {
     Module.kiteLog(UTF8ToString(text));
 });
 
+// Under @jupyterlite/xeus without kite's extension (wasm/xeus/kite-xeus.js): input() may block
+// in the xeus worker's get_stdin, which no signal can cut.
+EM_JS(int, kite_js_stdin_without_signals, (), {
+    return Module.kiteStdinWithoutSignals ? 1 : 0;
+});
+
 // The buffers as Uint8Array views of wasm memory (copied by kiteDeliverMessage before anything
 // can grow the memory).
 val buffer_views(const std::vector<std::string>& buffers) {
@@ -46,7 +52,7 @@ void wasm_transport::send(message msg) {
 
 input_result wasm_transport::request_input(message request) {
     input_result result;
-    if (!can_interrupt()) {  // neither the shared buffer nor the page's relay: no way to block
+    if (!can_interrupt() && !kite_js_stdin_without_signals()) {  // no buffer, no relay: no way to block
         result.supported = false;
         return result;
     }

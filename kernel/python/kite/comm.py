@@ -154,6 +154,14 @@ class CommManager:
             return
         try:
             comm.handle_msg(msg)
+            import _kite
+            _kite.check_signals()  # one that landed during the callback's last C call
+        except KeyboardInterrupt as exc:
+            # Interrupt stopped a widget callback: shown like a cell's (an Output widget
+            # capturing this request shows it; the kernel's state is kept).
+            from . import errors
+            ename, evalue, tb = errors.describe(exc)
+            iopub.publish("error", {"ename": ename, "evalue": evalue, "traceback": tb})
         except Exception:
             _report("comm_msg handler failed")
 

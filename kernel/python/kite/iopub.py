@@ -20,6 +20,13 @@ _last_flush = float("-inf")
 _main_thread = _thread.get_ident()  # the host's servers are called from this thread only
 
 
+def new_request():
+    """A cell starts: its first line goes out at once, however recently the last one did (a
+    cell that prints, then loops without printing, must show that line while it runs)."""
+    global _last_flush
+    _last_flush = float("-inf")
+
+
 def flush():
     """Publish buffered stream text now (from the main thread; elsewhere a no-op)."""
     global _pending, _pending_size, _last_flush

@@ -8,7 +8,8 @@ import sys
 from . import stand_ins
 
 _NAMES = ("IPython", "IPython.display", "IPython.core", "IPython.core.display",
-          "IPython.core.getipython", "IPython.core.magic", "IPython.core.error")
+          "IPython.core.getipython", "IPython.core.magic", "IPython.core.error",
+          "IPython.core.interactiveshell")
 
 
 def _make_modules():
@@ -31,9 +32,14 @@ def _make_modules():
         setattr(magic, name, getattr(api, name))
     error = types.ModuleType("IPython.core.error")
     error.UsageError = shell.UsageError
+    interactiveshell = types.ModuleType("IPython.core.interactiveshell")
+    interactiveshell.InteractiveShell = shell.InteractiveShell
+    interactiveshell.ExecutionInfo = shell.ExecutionInfo
+    interactiveshell.ExecutionResult = shell.ExecutionResult
 
     core = types.ModuleType("IPython.core", "kite's stand-in for IPython.core")
     core.display, core.getipython, core.magic, core.error = display_mod, getipython, magic, error
+    core.interactiveshell = interactiveshell
     core.__path__ = []
 
     ipython = types.ModuleType("IPython", "kite's stand-in for IPython: the display API, "
@@ -50,19 +56,34 @@ def _make_modules():
         "IPython.core.getipython": getipython,
         "IPython.core.magic": magic,
         "IPython.core.error": error,
+        "IPython.core.interactiveshell": interactiveshell,
     }
 
 
-def patch_real_ipython(module):
-    """A real IPython package (natively, where it may be installed): its get_ipython() gives
-    kite's shell, as it gives ipykernel's in ipykernel."""
-    if isinstance(getattr(module, "__spec__", None) and module.__spec__.loader, stand_ins.StandInFinder):
-        return
-    from . import shell
-    module.get_ipython = shell.get_ipython
-    getipython = sys.modules.get("IPython.core.getipython")
-    if getipython is not None:
-        getipython.get_ipython = shell.get_ipython
+def _is_stand_in(module):
+    return isinstance(getattr(getattr(module, "__spec__", None), "loader", None),
+                      stand_ins.StandInFinder)
+
+
+def _patch_get_ipython(module):
+    if not _is_stand_in(module):
+        from . import shell
+        module.get_ipython = shell.get_ipython
+
+
+def _patch_display_functions(module):
+    # IPython's display() prints a repr unless its own InteractiveShell runs: kite's publish.
+    from . import display
+    for name in ("display", "clear_output", "update_display", "publish_display_data"):
+        setattr(module, name, getattr(display, name))
+
+
+def patch_real_ipython(hooks):
+    """A real IPython package (natively, where it may be installed) serves kite's shell from
+    get_ipython() and publishes display() through kite, as it does ipykernel's."""
+    hooks.when_imported("IPython.core.getipython", _patch_get_ipython)
+    hooks.when_imported("IPython", _patch_get_ipython)
+    hooks.when_imported("IPython.core.display_functions", _patch_display_functions)
 
 
 def install():

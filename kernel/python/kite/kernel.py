@@ -56,9 +56,16 @@ def setup():
 
         hooks.when_imported("socket", _patch_socket)
         hooks.when_imported("asyncio", _patch_asyncio)
+        # what %pip installed into a directory on disk (kite-node) in an earlier session
+        import os
+        if os.environ.get("KITE_SITE_PACKAGES"):
+            sys.path.append(os.path.normpath(os.environ["KITE_SITE_PACKAGES"]))
+    # Modules beside the notebook import, as in ipykernel (IPKernelApp.init_path): '' is the cwd.
+    if not sys.path or sys.path[0] != "":
+        sys.path.insert(0, "")
     shell.install()
     ipython_shim.install()
-    hooks.when_imported("IPython", ipython_shim.patch_real_ipython)
+    ipython_shim.patch_real_ipython(hooks)
     comm_fallback.install()
     runner.setup_namespace()
 

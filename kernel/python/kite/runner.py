@@ -255,6 +255,7 @@ def execute(code, silent=False, store_history=True, expressions=None, allow_stdi
         filename = "<cell-%d.%d>" % (count, _unstored)
     _register_source(filename, code)
     stdin.allowed = allow_stdin
+    iopub.new_request()
     del payload[:]
     shell = _shell()
     info = result = None

@@ -145,6 +145,9 @@ class Kernel:
         from . import comm
         return comm.get_comm_manager()
 
+    def get_parent(self, channel="shell"):
+        return self.shell.get_parent()
+
 
 class Config(dict):
     """shell.config: a plain dict. 'IPKernelApp' present, as in ipykernel: libraries (tqdm's
@@ -288,6 +291,15 @@ class InteractiveShell:
         exc = (exc_tuple or sys.exc_info())[1]
         if exc is not None:
             runner.show_error(exc)
+
+    def get_parent(self):
+        """The request being handled, as ipykernel's: {"header": ...}. ipywidgets' Output
+        widget takes its msg_id to capture the outputs that request produces."""
+        import _kite
+        return {"header": _kite.parent_header()}
+
+    def set_parent(self, parent):
+        pass  # kite's core tracks the request itself
 
     def get_ipython(self):
         return self

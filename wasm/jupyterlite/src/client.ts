@@ -5,7 +5,8 @@
 // everything of LiteKernelClient and makes interrupt() reach a kite kernel for real: SIGINT into
 // the shared buffer (KiteKernel.interrupt). The cell fails with KeyboardInterrupt and the core's
 // stop_on_error aborts the execute requests queued behind it (the rest of a "Run all"). Other
-// kernels, and pages that cannot interrupt, get LiteKernelClient's behaviour.
+// kernels, and pages that cannot interrupt, get LiteKernelClient's behaviour. kite kernels that
+// @jupyterlite/xeus loaded from a prefix get the same (xeus.ts).
 // (A control-channel interrupt_request needs nothing here: KiteKernel posts every message to its
 // worker at once, so LiteKernelClient's queue never holds one behind a running cell.)
 // It reads one private field of LiteKernelClient (`_kernels`); see README.md.
@@ -13,6 +14,7 @@
 import { LiteKernelClient } from '@jupyterlite/services';
 
 import { KiteKernel } from './kernel';
+import { isKiteXeusKernel } from './xeus';
 
 export class KiteKernelClient extends LiteKernelClient {
   /** Interrupt a kernel (REST-style call from the kernel connection). */
@@ -21,6 +23,12 @@ export class KiteKernelClient extends LiteKernelClient {
     if (kernel instanceof KiteKernel) {
       await kernel.ready;
       if (kernel.interrupt().ok) {
+        return;
+      }
+    } else if (isKiteXeusKernel(kernel)) {
+      // kite from a xeus prefix (xeus.ts)
+      await kernel.ready;
+      if (kernel.kiteInterrupt().ok) {
         return;
       }
     }

@@ -6,7 +6,9 @@
 
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 
+import { IDriveOptions } from './drive';
 import { pageRelay } from './relay';
+import { installerEnv } from './siteindex';
 
 /** The npm / labextension name of this package. */
 export const EXTENSION_NAME = 'kite-jupyterlite';
@@ -78,6 +80,10 @@ export interface IControllerOptions {
   baseUrl: string;
   /** python_config overrides for the worker */
   config?: { recursion_limit?: number; argv?: string[]; home?: string } | null;
+  /** environment variables Python starts with (the installer's KITE_BUNDLED_INDEX_URL, ...) */
+  env?: Record<string, string> | null;
+  /** scripts the worker downloads while it starts, for later use (drive.js) */
+  preload?: string[] | null;
   /**
    * Every Jupyter message for the client, in order (replies, iopub, stdin input_request).
    * Messages the controller answers itself (interrupt_request; kernel_info_request on control;
@@ -107,6 +113,11 @@ export interface IKiteController {
   /** Kills the worker (even mid-cell) and starts a fresh one: Python state is lost. */
   restart(): Promise<IStartInfo>;
   shutdown(): void;
+  /**
+   * The kernel's location (JupyterLite's "dir" or "Drive:dir"): with `drive`, the worker mounts
+   * the contents at /drive and runs there (kept for restarts). Never rejects.
+   */
+  setLocation(location: string, drive?: IDriveOptions | null): Promise<ILocationResult>;
   readonly isolated: boolean;
   /** null until the worker is ready */
   readonly interruptChannel: InterruptChannel | null;
@@ -118,6 +129,19 @@ export interface IKiteController {
   /** The worker's own start-up measure (module load + stdlib + Py init), in ms. */
   readonly startupMs: number | null;
   readonly recursionLimit: number | null;
+}
+
+/** The worker's answer to setLocation. */
+export interface ILocationResult {
+  /** the drive is mounted and the cwd is the location's directory */
+  ok: boolean;
+  /** the worker's cwd now */
+  cwd: string | null;
+  /** why not (or what is odd: the directory was not found) */
+  reason: string;
+  /** how long the worker took (loading drive.js, mounting, chdir), and loading drive.js alone */
+  ms?: number;
+  script_ms?: number;
 }
 
 export interface IControllerModule {
@@ -194,6 +218,10 @@ export function startController(mod: IControllerModule, baseUrl: string): IContr
   const handlers: IControllerHandlers = {};
   const controller = new mod.KiteController({
     baseUrl,
+    env: installerEnv(),
+    // the notebook's files (drive.js): fetched while the interpreter starts, wherever a service
+    // worker may relay the drive's requests
+    preload: (globalThis as any).navigator?.serviceWorker ? [baseUrl + 'drive.js'] : null,
     createWorker: browserWorkerFactory(mod, baseUrl),
     onMessage: msg => handlers.onMessage?.(msg),
     onFatal: err => handlers.onFatal?.(err)

@@ -15,12 +15,17 @@ import { Widget } from '@lumino/widgets';
 import logoSvg from '../style/logo.svg';
 import { KiteKernelClient } from './client';
 import { Prewarm, assetsUrl } from './controller';
+import { PageDrive } from './drive';
 import { KiteKernel, mark } from './kernel';
+import { adoptXeusKernels, guardWaitAsync } from './xeus';
 
 export { KiteKernel } from './kernel';
 export { KiteKernelClient } from './client';
 
 const KERNEL_PLUGIN_ID = 'kite-jupyterlite:kernel';
+
+// as early as possible: @jupyterlite/xeus's coincident reads Atomics.waitAsync when it loads
+guardWaitAsync();
 const LOGO = `data:image/svg+xml;base64,${btoa(logoSvg)}`;
 
 /**
@@ -222,6 +227,8 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
     void app.started.then(() => mark('app-started'));
     void app.restored.then(() => mark('app-restored'));
     let dialogOpen = false;
+    // the notebook's files in the kernel: the page answers the workers' DriveFS requests
+    const drive = new PageDrive(app.serviceManager.contents);
 
     const log: KiteKernel.IHooks['log'] = (kernel, level, text) => {
       if (!loggerRegistry) {
@@ -287,7 +294,12 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
         return new KiteKernel({
           ...options,
           assetsUrl: url,
-          hooks: { onInterruptUnavailable, log, takeSpare: () => prewarm.take() }
+          hooks: {
+            onInterruptUnavailable,
+            log,
+            takeSpare: () => prewarm.take(),
+            drive: () => drive.options(url)
+          }
         });
       }
     });
@@ -301,5 +313,20 @@ const kernelPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-const plugins = [kernelClientPlugin, kernelPlugin] as any[];
+/**
+ * Interrupt for kite kernels that @jupyterlite/xeus loads from an emscripten-forge prefix
+ * (jupyterlite-xeus): see xeus.ts. Independent of kernelPlugin, which a site that only wants the
+ * prefix's kernel may disable.
+ */
+const xeusPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'kite-jupyterlite:xeus',
+  description: 'Interrupt and input() for kite kernels loaded by @jupyterlite/xeus.',
+  autoStart: true,
+  requires: [IKernelSpecs],
+  activate: (_: JupyterFrontEnd, kernelspecs: IKernelSpecs) => {
+    adoptXeusKernels(kernelspecs, assetsUrl());
+  }
+};
+
+const plugins = [kernelClientPlugin, kernelPlugin, xeusPlugin] as any[];
 export default plugins;

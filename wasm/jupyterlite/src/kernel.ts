@@ -24,7 +24,8 @@ import {
   pageIsIsolated,
   startController
 } from './controller';
-import { describeInterruptChannel } from './relay';
+import { IDriveOptions } from './drive';
+import { describeInterruptChannel, relayUnavailableReason } from './relay';
 
 /** Why a page that is not cross-origin isolated cannot interrupt (console, log, dialog). */
 export const NOT_ISOLATED_REASON =
@@ -51,6 +52,8 @@ export namespace KiteKernel {
     takeSpare?: () => Promise<IControllerHandle | null>;
     /** Log lines for the log console (start-up, isolation, crashes). */
     log?: (kernel: KiteKernel, level: 'info' | 'warning' | 'error', text: string) => void;
+    /** The page's drive for the worker (the notebook's files), or why there is none. */
+    drive?: () => IDriveOptions | string;
   }
 
   export interface IOptions extends IKernel.IOptions {
@@ -240,7 +243,14 @@ export class KiteKernel implements IKernel {
         void Promise.resolve(controller.shutdown()).catch(() => undefined);
         return;
       }
+      // before any message of the kernel: its first cell runs in the notebook's directory
+      let drive = this._mountDrive(controller);
       const started = await handle.started;
+      if (!drive.offered && !relayUnavailableReason()) {
+        // a first visit: the service worker took control of the page while the kernel started
+        drive = this._mountDrive(controller);
+      }
+      void drive.result.then(outcome => this._logDrive(outcome));
       this._started = true;
       this._startupMs = performance.now() - t0;
       mark('kernel-ready');
@@ -261,6 +271,36 @@ export class KiteKernel implements IKernel {
       console.error(`[kite] ${text}`, err);
       this._hooks.log?.(this, 'error', text);
     }
+  }
+
+  /**
+   * Mount JupyterLite's contents in the worker, cwd = the notebook's directory (worker/drive.js).
+   * `offered` is false when the page has no drive to offer (no service worker controls it).
+   */
+  private _mountDrive(controller: IKiteController): {
+    offered: boolean;
+    result: Promise<{ ok: boolean; text: string }>;
+  } {
+    const drive = this._hooks.drive?.() ?? 'no drive on this page';
+    const offered = typeof drive !== 'string';
+    const result = controller.setLocation(this._location, offered ? drive : null).then(r => ({
+      ok: r.ok,
+      text: r.ok
+        ? `files: the notebook's directory is the cwd (${r.cwd}); JupyterLite's files are under /drive` +
+          (r.reason ? ` (${r.reason})` : '') +
+          (r.ms !== undefined
+            ? `; mounted in ${r.ms.toFixed(1)} ms (loading drive.js: ${r.script_ms?.toFixed(1)} ms)`
+            : '')
+        : `files: JupyterLite's files are not available to Python (${offered ? r.reason : drive}); ` +
+          `the cwd is ${r.cwd ?? '?'}, in memory only`
+    }));
+    return { offered, result };
+  }
+
+  /** The drive's outcome in the console and the log console (a warning when not mounted). */
+  private _logDrive({ ok, text }: { ok: boolean; text: string }): void {
+    console[ok ? 'info' : 'warn'](`[kite] ${text}`);
+    this._hooks.log?.(this, ok ? 'info' : 'warning', text);
   }
 
   /**

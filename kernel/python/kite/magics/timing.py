@@ -31,6 +31,8 @@ def format_time(timespan, precision=3):
 def _cpu():
     """(user, system) CPU seconds of this process, as precise as the platform gives them
     (wasm has no rusage and no system time: process_time and 0)."""
+    if sys.platform == "emscripten":  # its getrusage answers zeros
+        return time.process_time(), 0.0
     try:
         import resource
         usage = resource.getrusage(resource.RUSAGE_SELF)
