@@ -177,3 +177,18 @@ def test_interrupt_during_widget_callback(widgets_kernel: Kernel) -> None:
     assert r.idle and elapsed < 5, f"callback not interrupted: {elapsed:.1f}s {r.describe()}"
     assert [m["content"]["ename"] for m in r.of_type("error")] == ["KeyboardInterrupt"], r.describe()
     assert k.expr("state_kept") == "'yes'"
+
+
+def test_widget_updates_while_a_long_cell_runs(widgets_kernel: Kernel) -> None:
+    """A progress bar moved by a running cell: each update reaches the frontend while the cell
+    still runs (not batched until its reply)."""
+    k = widgets_kernel
+    r = k.execute_ok("bar = widgets.IntProgress(max=4)")
+    (opened,) = comm_opens(r, "IntProgressModel")
+    comm_id = opened["content"]["comm_id"]
+    r = k.execute_ok("import time\nfor i in range(1, 5):\n    bar.value = i\n    time.sleep(0.3)")
+    times = [t for m, t in zip(r.iopub, r.iopub_times)
+             if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id]
+    assert [u["value"] for u in updates(r, comm_id)] == [1, 2, 3, 4], r.describe()
+    # the first update arrived about a second before the cell ended
+    assert r.reply_time - times[0] > 0.6, f"updates held back: {[r.reply_time - t for t in times]}"

@@ -208,6 +208,19 @@ class Exit:
         payload.append({"source": "ask_exit", "keepkernel": bool(keep_kernel)})
 
 
+def _refresh_cwd_listing():
+    """JupyterLite's drive keeps a directory's mtime when a file is added to it, so the import
+    system's cached listing of the cwd (sys.path[0] == '') would miss a module written since
+    (`%%writefile mod.py`, then `import mod`): re-list it in the next import that gets there."""
+    import os
+    try:
+        finder = sys.path_importer_cache.get(os.getcwd())
+    except OSError:
+        return
+    if finder is not None and hasattr(finder, "invalidate_caches"):
+        finder.invalidate_caches()
+
+
 def shell_events_before(shell, code, store, silent, count):
     from .shell import ExecutionInfo, ExecutionResult
     info = ExecutionInfo(code, store, silent)
@@ -256,6 +269,8 @@ def execute(code, silent=False, store_history=True, expressions=None, allow_stdi
     _register_source(filename, code)
     stdin.allowed = allow_stdin
     iopub.new_request()
+    if sys.platform == "emscripten":
+        _refresh_cwd_listing()
     del payload[:]
     shell = _shell()
     info = result = None

@@ -29,10 +29,11 @@ def format_time(timespan, precision=3):
 
 
 def _cpu():
-    """(user, system) CPU seconds of this process, as precise as the platform gives them
-    (wasm has no rusage and no system time: process_time and 0)."""
-    if sys.platform == "emscripten":  # its getrusage answers zeros
-        return time.process_time(), 0.0
+    """(user, system) CPU seconds of this process, or None where the platform cannot tell: in
+    WebAssembly times() and getrusage() answer zeros, so %time leaves the CPU line out there, as
+    IPython does on Windows."""
+    if sys.platform == "emscripten":
+        return None
     try:
         import resource
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,9 +71,10 @@ def _time(source):
             value = runner.run_code(expr)
     finally:
         wall, cpu = time.perf_counter() - wall0, _cpu()
-        user, system = cpu[0] - cpu0[0], cpu[1] - cpu0[1]
-        print("CPU times: user %s, sys: %s, total: %s"
-              % (format_time(user), format_time(system), format_time(user + system)))
+        if cpu is not None:
+            user, system = cpu[0] - cpu0[0], cpu[1] - cpu0[1]
+            print("CPU times: user %s, sys: %s, total: %s"
+                  % (format_time(user), format_time(system), format_time(user + system)))
         print("Wall time: %s" % format_time(wall))
         if compile_time > 0.1:
             print("Compiler : %s" % format_time(compile_time))
