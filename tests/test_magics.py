@@ -216,3 +216,13 @@ def test_time_formats(k: Kernel) -> None:
     assert re.fullmatch(r"(CPU times: user \S+ \S+, sys: \S+ \S+, total: \S+ \S+\n)?Wall time: \S+ (s|ms|μs|ns)\n", text), text
     assert ("CPU times" in text) == (k.name != "kite-node"), f"[{k.name}] {text!r}"
     assert r.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "499500"
+
+
+def test_matplotlib_inline_is_accepted_before_matplotlib_can_load(k: Kernel) -> None:
+    """A notebook's first cell `%matplotlib inline` must not stop Run All where matplotlib is
+    not installed (yet): accepted, applied when matplotlib is imported (ipykernel would raise)."""
+    r = k.execute_ok("%matplotlib inline")
+    assert not r.of_type("error", "stream"), r.describe()
+    assert k.expr("'matplotlib' in __import__('sys').modules") == "False"
+    r = k.execute("%matplotlib qt")
+    assert r.status == "error" and r.content["ename"] == "UsageError", r.describe()

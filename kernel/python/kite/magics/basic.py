@@ -255,17 +255,25 @@ def reload_ext(line):
     load_ext(name)
 
 
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def _use_inline(matplotlib):
+    try:
+        matplotlib.use(INLINE_BACKEND)
+    except (ImportError, ValueError):  # matplotlib_inline not installed: at least no GUI
+        matplotlib.use("agg")
+
+
 def enable_matplotlib(gui=None):
-    """%matplotlib inline: figures shown as PNG after each cell, once matplotlib can load."""
+    """%matplotlib inline: figures shown inline. Accepted before matplotlib can be imported (a
+    notebook's first cell often says it; matplotlib may come later from %pip): the backend is
+    set when matplotlib is imported."""
     gui = (gui or "inline").strip()
     if gui not in ("inline", "agg"):
         raise _usage("kite shows figures inline only; %%matplotlib %s is not available" % gui)
-    import matplotlib  # raises ModuleNotFoundError as IPython does when it is not installed
-    try:
-        matplotlib.use("module://matplotlib_inline.backend_inline")
-    except (ImportError, ValueError):
-        matplotlib.use("agg")
-    return gui, "module://matplotlib_inline.backend_inline"
+    sys.modules["_kite"].importer.when_imported("matplotlib", _use_inline)
+    return gui, INLINE_BACKEND
 
 
 def matplotlib(line):
