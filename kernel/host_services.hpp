@@ -71,6 +71,11 @@ public:
     // The pending signal number for the running request, taken atomically (0 if none). Natively
     // CPython's own handlers see signals, so this returns 0 there.
     virtual int take() = 0;
+    // Stream text was batched while Python runs: after `seconds`, have the interpreter flush it
+    // (call kite::request_stream_flush(), from any thread) even if the code never returns to
+    // kite (a loop that printed twice, then computes). A host that cannot: the text waits for
+    // the next print, blocking call or the cell's end.
+    virtual void flush_streams_after(double seconds) { (void)seconds; }
     // An interrupt_request reached the core (natively: on the control thread). Returns false
     // with `reason` set when this source cannot interrupt (the reply then says so).
     virtual bool interrupt(const json& request_header, std::string& reason) {

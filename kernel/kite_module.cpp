@@ -245,6 +245,15 @@ PyObject* kite_fetch(PyObject*, PyObject* args, PyObject* kwargs) {
     }
 }
 
+// flush_later(seconds): batched stream text goes out after `seconds` even while Python computes
+// (the host's timer, interrupt_source::flush_streams_after).
+PyObject* kite_flush_later(PyObject*, PyObject* arg) {
+    const double seconds = PyFloat_AsDouble(arg);
+    if (seconds == -1.0 && PyErr_Occurred()) return nullptr;
+    if (g_interrupts) g_interrupts->flush_streams_after(seconds);
+    Py_RETURN_NONE;
+}
+
 // parent_header() -> dict: the header of the request being handled ({} between requests).
 PyObject* kite_parent_header(PyObject*, PyObject*) {
     if (!host_attached()) return nullptr;
@@ -281,6 +290,8 @@ PyObject* kite_unraisablehook(PyObject*, PyObject* unraisable) {
 PyMethodDef methods[] = {
     {"publish", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(kite_publish)), METH_VARARGS | METH_KEYWORDS,
      "publish(msg_type, content, metadata=None, buffers=None): send an iopub message."},
+    {"flush_later", kite_flush_later, METH_O,
+     "flush_later(seconds): publish batched stream text after `seconds`, even during computation."},
     {"parent_header", kite_parent_header, METH_NOARGS,
      "parent_header() -> dict: the header of the request being handled."},
     {"check_signals", kite_check_signals, METH_NOARGS,
@@ -322,4 +333,18 @@ int flush_streams() {
 PyObject* init_kite_module() { return PyModule_Create(&module_def); }
 
 }  // namespace detail
+
+namespace {
+int pending_stream_flush(void*) {
+    if (detail::flush_streams() < 0) {
+        // An interrupt (a signal handler ran during the flush) belongs to the user's code: -1
+        // raises it there. A failure of the flush itself is not the user's error.
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
+        PyErr_Clear();
+    }
+    return 0;
+}
+}  // namespace
+
+void request_stream_flush() { Py_AddPendingCall(pending_stream_flush, nullptr); }
 }  // namespace kite

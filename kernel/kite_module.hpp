@@ -15,6 +15,10 @@ namespace kite {
 // signal, SIG_IGN, or a handler that returned). Call with the GIL on the main thread.
 int raise_pending_signal(interrupt_source& interrupts, int signal = 0);
 
+// Schedules a flush of batched stream text at CPython's next eval-breaker check (Py_AddPendingCall:
+// any thread, no GIL needed). What interrupt_source::flush_streams_after calls when its time is up.
+void request_stream_flush();
+
 namespace detail {
 
 // The servers the module's functions use; nullptr detaches them (calls then raise RuntimeError).

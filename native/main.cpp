@@ -155,7 +155,9 @@ int main(int argc, char** argv) {
         interpreter.configure();
         interrupts.install();
         core.attach(interpreter);
-        return transport.serve(core);
+        const int status = transport.serve(core);
+        interrupts.stop_flush_timer();  // its thread takes the GIL: not while Python finalizes
+        return status;
     } catch (const std::exception& e) {
         std::cerr << "kite-native: " << e.what() << std::endl;
         return 1;

@@ -7,6 +7,7 @@
 // handled on any thread wake a blocked wait() (time.sleep, input) without polling.
 #pragma once
 
+#include "flush_timer.hpp"
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -61,6 +62,11 @@ public:
     // thread, still ends it.
     int call_interruptibly(const std::function<bool()>& blocking);
 
+    // Batched stream text: flushed by a pending call after `seconds` (flush_timer's thread).
+    void flush_streams_after(double seconds) override { m_flush_timer.arm(seconds); }
+    // Before the interpreter finalizes (the timer's thread takes the GIL).
+    void stop_flush_timer() { m_flush_timer.stop(); }
+
 private:
     void drain();
     bool main_thread() const { return pthread_equal(pthread_self(), m_main) != 0; }
@@ -79,6 +85,7 @@ private:
     // none or unreadable). interrupt() never raises SIGINT into a cell dated after it.
     bool m_running = false;
     std::optional<std::int64_t> m_running_date;
+    flush_timer m_flush_timer;
 };
 
 }  // namespace kite

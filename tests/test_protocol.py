@@ -382,3 +382,19 @@ def test_shutdown_request_ends_the_process(name: str) -> None:
         if k2.km.is_alive():
             k2.km.shutdown_kernel(now=True)
         k2.km.cleanup_resources()
+
+
+# ---------------------------------------------------------------------------------- streams
+def test_batched_stream_text_goes_out_while_the_cell_computes(k: Kernel) -> None:
+    """Two lines printed together, then a long computation: the second line (batched with the
+    first's interval) reaches the frontend within a fraction of a second, not at the cell's end."""
+    msg_id = k.send_execute("import time\nprint('first')\nprint('second')\n"
+                            "t = time.time()\nwhile time.time() - t < 2:\n    pass")
+    r = k.collect(msg_id, timeout=20)
+    assert r.status == "ok", r.describe()
+    texts = [(m["content"]["text"], t) for m, t in zip(r.iopub, r.iopub_times) if m["msg_type"] == "stream"]
+    assert "".join(text for text, _ in texts) == "first\nsecond\n", texts
+    second_at = next(t for text, t in texts if "second" in text)
+    early = r.reply_time - second_at
+    report("stream_flush_during_compute", kernel=k.name, seconds_before_reply=round(early, 3))
+    assert early > 1.0, f"[{k.name}] 'second' arrived only {early:.2f}s before the reply"

@@ -279,6 +279,7 @@
           if (relay.active && (++relay.ticks & 3) === 0 && cell[0] === 0 && Date.now() - relay.lastPoll >= relay.interval_ms) {
             cell[0] = poll();
           }
+          if (module.kiteFlushDue) module.kiteFlushCheck(); // batched stream text (wasm_interrupt_source.cpp)
           return cell;
         },
         set() {},

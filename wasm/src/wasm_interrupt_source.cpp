@@ -2,6 +2,8 @@
 
 #include <emscripten.h>
 
+#include "kite_module.hpp"
+
 // Defined in CPython's Python/emscripten_signal.c (declared in the internal header
 // Include/internal/pycore_emscripten_signal.h as `extern int Py_EMSCRIPTEN_SIGNAL_HANDLING;`):
 // CPython polls Module.Py_EmscriptenSignalBuffer only while it is non-zero.
@@ -23,6 +25,11 @@ EM_JS(int, kite_js_has_relay, (), {
 
 EM_JS(void, kite_js_relay_begin, (unsigned seq, int execute), {
     if (Module.kiteRelay) Module.kiteRelay.begin(seq | 0, !!execute);
+});
+
+EM_JS(void, kite_js_flush_after, (double ms), {
+    var due = performance.now() + ms;
+    if (!Module.kiteFlushDue || due < Module.kiteFlushDue) Module.kiteFlushDue = due;
 });
 
 EM_JS(void, kite_js_relay_end, (), {
@@ -86,11 +93,30 @@ EM_JS(int, kite_js_wait, (double ms, int signals), {
 });
 
 EM_JS(void, kite_js_attach_signal_buffer, (), {
+    // Batched stream text (flush_streams_after): CPython's periodic signal check reads
+    // Module.Py_EmscriptenSignalBuffer, so its accessor also asks for the flush once it is due
+    // (a pending call: the text goes out at the next eval-breaker check).
+    Module.kiteFlushDue = 0;
+    Module.kiteFlushCheck = function () {
+        if (Module.kiteFlushDue && performance.now() >= Module.kiteFlushDue) {
+            Module.kiteFlushDue = 0;
+            Module._kite_request_stream_flush();
+        }
+    };
     if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) {
         // CPython (kite patch 02) reads and clears element 0 with Atomics.exchange: a one-element
         // Int32Array view at i32[SIGNAL], the same atomic size as ours.
         var i32 = Module.kiteBuffer;
-        Module.Py_EmscriptenSignalBuffer = new Int32Array(i32.buffer, i32.byteOffset + 4 * Module.kiteLayout.SIGNAL, 1);
+        var view = new Int32Array(i32.buffer, i32.byteOffset + 4 * Module.kiteLayout.SIGNAL, 1);
+        Object.defineProperty(Module, 'Py_EmscriptenSignalBuffer', {
+            configurable: true,
+            enumerable: false,
+            get: function () {
+                if (Module.kiteFlushDue) Module.kiteFlushCheck();
+                return view;
+            },
+            set: function () {},
+        });
     } else if (Module.kiteRelay && Module.kiteRelay.ok) {
         // kite patch 02 reads element 0 and writes 0 when the buffer is not shared: the relay's
         // accessor returns a private cell and polls the page (rate-limited) while a cell runs
@@ -99,6 +125,9 @@ EM_JS(void, kite_js_attach_signal_buffer, (), {
 });
 
 }  // namespace
+
+// What kiteFlushCheck (above) calls when batched stream text is due.
+extern "C" EMSCRIPTEN_KEEPALIVE void kite_request_stream_flush() { kite::request_stream_flush(); }
 
 namespace kite::wasm {
 
@@ -137,6 +166,10 @@ bool wasm_interrupt_source::wait(double seconds) {
     double ms = seconds > 0 ? seconds * 1000.0 : 0.0;
     if (ms > 1e15) ms = 1e15;  // "forever" without overflowing the clock arithmetic
     return kite_js_wait(ms, m_in_execute ? 1 : 0) != 0;
+}
+
+void wasm_interrupt_source::flush_streams_after(double seconds) {
+    kite_js_flush_after(seconds > 0 ? seconds * 1000.0 : 0.0);
 }
 
 int wasm_interrupt_source::take() { return m_in_execute ? kite_js_take() : 0; }

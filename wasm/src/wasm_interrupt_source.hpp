@@ -31,6 +31,7 @@ public:
     bool wait(double seconds) override;
     // Atomics.exchange(i32, SIGNAL, 0) inside an execute_request, 0 elsewhere.
     int take() override;
+    void flush_streams_after(double seconds) override;
     // An interrupt_request that reached the core: in wasm the controller (main thread) answers
     // interrupt requests, since the worker is busy running the cell it would interrupt.
     bool interrupt(const json& request_header, std::string& reason) override;

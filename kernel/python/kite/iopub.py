@@ -17,6 +17,7 @@ MAX_BUFFER = 64 * 1024
 _pending = []  # [name, [chunks]] in write order; stdout and stderr share it to keep order
 _pending_size = 0
 _last_flush = float("-inf")
+_flush_armed = False  # a timed flush is scheduled for the pending text
 _main_thread = _thread.get_ident()  # the host's servers are called from this thread only
 
 
@@ -29,9 +30,10 @@ def new_request():
 
 def flush():
     """Publish buffered stream text now (from the main thread; elsewhere a no-op)."""
-    global _pending, _pending_size, _last_flush
+    global _pending, _pending_size, _last_flush, _flush_armed
     if not _pending or _thread.get_ident() != _main_thread:
         return
+    _flush_armed = False
     # Swap first: a re-entrant flush (or an interrupt half-way) must not send text twice.
     pending, _pending, _pending_size = _pending, [], 0
     _last_flush = time.monotonic()
@@ -53,7 +55,7 @@ def publish(msg_type, content, metadata=None, buffers=None):
 
 
 def write_stream(name, text):
-    global _pending_size
+    global _pending_size, _flush_armed
     if _pending and _pending[-1][0] == name:
         _pending[-1][1].append(text)
     else:
@@ -65,6 +67,11 @@ def write_stream(name, text):
     if _pending_size > MAX_BUFFER or (
             text.endswith("\n") and time.monotonic() - _last_flush >= FLUSH_INTERVAL):
         flush()
+    elif not _flush_armed:
+        # batched: the host flushes it after the interval even if no more text or blocking
+        # call comes (print, print, then a long computation)
+        _flush_armed = True
+        _kite.flush_later(FLUSH_INTERVAL)
 
 
 class OutStream(io.TextIOBase):
