@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from kernels import Kernel, k, kernel, kernel_names, start_kernel, strip_ansi  # noqa: F401
+from kernels import (Kernel, k, kernel, kernel_fixture, kernel_names, start_kernel,  # noqa: F401
+                     strip_ansi)
 
 TMP = f"/tmp/kite-magics-{os.getpid()}"
 
@@ -97,13 +98,7 @@ def reference() -> list[dict]:
         ref.shutdown()
 
 
-@pytest.fixture(params=kernel_names())
-def fresh(request):
-    kern = start_kernel(request.param)
-    try:
-        yield kern
-    finally:
-        kern.shutdown()
+fresh = kernel_fixture("function")  # a new kernel per test: the script's history counts
 
 
 def test_magic_outputs_match_ipykernel(fresh: Kernel, reference: list[dict]) -> None:
