@@ -7,6 +7,7 @@ MAX_BUFFER, another message goes out, a blocking call starts (sleep, input) or t
 
 import _thread
 import io
+import sys
 import time
 
 import _kite
@@ -18,6 +19,10 @@ _pending = []  # [name, [chunks]] in write order; stdout and stderr share it to 
 _pending_size = 0
 _last_flush = float("-inf")
 _flush_armed = False  # a timed flush is scheduled for the pending text
+# Natively only for now: in wasm it works (wasm_interrupt_source.cpp) but moved kite-node's
+# memory high-water mark in tests/test_memory.py (two more 20 MB messages: +120 MB instead of
+# +60-76 MB, repeatably), not understood yet.
+_TIMED_FLUSH = sys.platform != "emscripten"
 _main_thread = _thread.get_ident()  # the host's servers are called from this thread only
 
 
@@ -67,7 +72,7 @@ def write_stream(name, text):
     if _pending_size > MAX_BUFFER or (
             text.endswith("\n") and time.monotonic() - _last_flush >= FLUSH_INTERVAL):
         flush()
-    elif not _flush_armed:
+    elif not _flush_armed and _TIMED_FLUSH:
         # batched: the host flushes it after the interval even if no more text or blocking
         # call comes (print, print, then a long computation)
         _flush_armed = True

@@ -214,9 +214,12 @@ def _refresh_cwd_listing():
     (`%%writefile mod.py`, then `import mod`): re-list it in the next import that gets there."""
     import os
     try:
-        finder = sys.path_importer_cache.get(os.getcwd())
+        cwd = os.getcwd()
     except OSError:
         return
+    if not cwd.startswith("/drive"):  # only JupyterLite's drive (kite-node's cwd is a real dir)
+        return
+    finder = sys.path_importer_cache.get(cwd)
     if finder is not None and hasattr(finder, "invalidate_caches"):
         finder.invalidate_caches()
 
