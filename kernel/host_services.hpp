@@ -104,4 +104,13 @@ public:
     virtual fetch_result fetch(const std::string& url, const json& headers) = 0;
 };
 
+// Optional: loads a C extension module (a shared library) ahead of its import where that does
+// not block Python (wasm: the worker compiles and instantiates the side module while it waits
+// for the next message, so the import finds it ready). Absent, the import loads it as usual.
+class extension_preloader {
+public:
+    virtual ~extension_preloader() = default;
+    virtual void preload(const std::string& path) = 0;
+};
+
 }  // namespace kite

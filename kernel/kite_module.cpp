@@ -24,6 +24,7 @@ namespace {
 output_channel* g_output = nullptr;
 interrupt_source* g_interrupts = nullptr;
 url_fetcher* g_fetcher = nullptr;
+extension_preloader* g_preloader = nullptr;
 PyObject* g_flush_hook = nullptr;  // strong reference
 
 bool host_attached() {
@@ -193,6 +194,16 @@ PyObject* kite_wait(PyObject*, PyObject* arg) {
     return PyBool_FromLong(r);
 }
 
+// preload_extension(path) -> bool: hands an extension module file to the host to load before
+// its import (wasm: side modules are compiled while the worker is idle). False: nothing to do.
+PyObject* kite_preload_extension(PyObject*, PyObject* args) {
+    const char* path = nullptr;
+    if (!PyArg_ParseTuple(args, "s:preload_extension", &path)) return nullptr;
+    if (!g_preloader) Py_RETURN_FALSE;
+    g_preloader->preload(path);
+    Py_RETURN_TRUE;
+}
+
 // has_fetch() -> bool: whether the host fetches (wasm); if not, Python uses urllib.
 PyObject* kite_has_fetch(PyObject*, PyObject*) { return PyBool_FromLong(g_fetcher != nullptr); }
 
@@ -305,6 +316,8 @@ PyMethodDef methods[] = {
      "unraisablehook(unraisable): sys.unraisablehook that re-delivers swallowed interrupts."},
     {"fetch", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(kite_fetch)), METH_VARARGS | METH_KEYWORDS,
      "fetch(url, headers=None) -> (status, headers, body): an HTTP GET by the host (wasm)."},
+    {"preload_extension", kite_preload_extension, METH_VARARGS,
+     "preload_extension(path) -> bool: let the host load an extension module before its import."},
     {"has_fetch", kite_has_fetch, METH_NOARGS, "has_fetch() -> bool: whether the host fetches."},
     {"set_flush_hook", kite_set_flush_hook, METH_O,
      "set_flush_hook(callable): called to flush buffered streams before blocking."},
@@ -322,6 +335,8 @@ void set_module_host(output_channel* output, interrupt_source* interrupts) {
 }
 
 void set_url_fetcher(url_fetcher* fetcher) { g_fetcher = fetcher; }
+
+void set_extension_preloader(extension_preloader* preloader) { g_preloader = preloader; }
 
 int flush_streams() {
     if (!g_flush_hook) return 0;

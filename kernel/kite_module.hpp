@@ -25,6 +25,7 @@ namespace detail {
 void set_module_host(output_channel* output, interrupt_source* interrupts);
 // The host's fetcher (`_kite.fetch`); nullptr: none (Python uses urllib).
 void set_url_fetcher(url_fetcher* fetcher);
+void set_extension_preloader(extension_preloader* preloader);
 // Calls the flush hook the Python side registered (publishes buffered stream text). -1 on error.
 int flush_streams();
 // For PyImport_AppendInittab("_kite", ...).

@@ -85,6 +85,7 @@ python_interpreter::~python_interpreter() {
     }
     detail::set_module_host(nullptr, nullptr);
     detail::set_url_fetcher(nullptr);
+    detail::set_extension_preloader(nullptr);
 }
 
 void python_interpreter::configure_impl() {
@@ -94,6 +95,7 @@ void python_interpreter::configure_impl() {
                                "only one python_interpreter can be configured per process");
     detail::set_module_host(&output(), &interrupts());
     detail::set_url_fetcher(m_config.fetcher);
+    detail::set_extension_preloader(m_config.preloader);
     if (PyImport_AppendInittab("_kite", &detail::init_kite_module) < 0)
         throw std::runtime_error("kite: cannot register the _kite module");
 

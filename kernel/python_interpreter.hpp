@@ -16,6 +16,7 @@ struct python_config {
     std::vector<std::string> argv;   // sys.argv; empty = [""]
     bool use_environment = false;    // honour PYTHON* environment variables (PYTHONPATH, ...)
     url_fetcher* fetcher = nullptr;  // the host's HTTP GET for `_kite.fetch` (wasm); none: urllib
+    extension_preloader* preloader = nullptr;  // `_kite.preload_extension` (wasm); none: no-op
 };
 
 class python_interpreter : public interpreter {

@@ -100,8 +100,9 @@ class _File:
 
 class IndexServer:
     def __init__(self, slow: dict[str, float] | None = None, host: str = "127.0.0.1",
-                 wheels=WHEELS):
-        self.files = [_File(p) for p in wheel_paths(wheels).values()]
+                 wheels=WHEELS, local: list[Path] = ()):
+        """local: wheel files served as well (kite's own wasm wheels from build/wheels)."""
+        self.files = [_File(p) for p in [*wheel_paths(wheels).values(), *local]]
         self.slow = {_canonical(k): v for k, v in (slow or {}).items()}
         self.requests: list[tuple[str, str]] = []
         self._server = ThreadingHTTPServer((host, 0), self._handler())

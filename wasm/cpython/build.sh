@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build CPython 3.11.2 and its C dependencies (zlib, bzip2, xz/liblzma) for
-# wasm32-emscripten, from Debian source packages, into a cached prefix.
+# wasm32-emscripten, from Debian source packages, into a cached prefix. Everything is
+# position-independent (-fPIC) and CPython is configured with wasm dynamic linking, so the
+# kernel links as an Emscripten main module and C extensions (numpy) load as side modules.
 #
 #   PREFIX=$(bash wasm/cpython/build.sh | tail -1)   # build (or reuse) and get the prefix
 #   bash wasm/cpython/build.sh --print-prefix        # the prefix path, without building
@@ -187,7 +189,7 @@ BUILDPY=$NATIVE/build/python
 "$BUILDPY" -c 'import sys; assert sys.version.startswith("3.11.2"), sys.version'
 
 # ---------------------------------------------------------------- C dependencies
-CFLAGS_DEPS="-O2"
+CFLAGS_DEPS="-O2 -fPIC"   # PIC: they end up in a main module that side modules link against
 if phase deps; then
   rm -rf "$DEPS"
   mkdir -p "$DEPS/include" "$DEPS/lib"
@@ -228,7 +230,7 @@ if phase cpython-src; then
 fi
 
 if phase cpython-configure; then
-  say "configuring CPython for wasm32-emscripten (browser, static, no pthreads)"
+  say "configuring CPython for wasm32-emscripten (browser, dynamic linking, no pthreads)"
   rm -rf "$BLD"
   mkdir -p "$BLD"
   { cat "$SRC/Tools/wasm/config.site-wasm32-emscripten"
@@ -253,7 +255,7 @@ EOF
   (cd "$BLD" && CONFIG_SITE="$WORK/config.site" OPT="-fwrapv -O2 -Wall" \
     run configure emconfigure "$SRC/configure" \
       --host=wasm32-unknown-emscripten --build="$("$SRC/config.guess")" \
-      --with-emscripten-target=browser --disable-wasm-dynamic-linking --disable-wasm-pthreads \
+      --with-emscripten-target=browser --enable-wasm-dynamic-linking --disable-wasm-pthreads \
       --with-build-python="$BUILDPY" --disable-test-modules --without-ensurepip \
       --enable-big-digits=30 --with-pymalloc \
       ZLIB_CFLAGS="-I$DEPS/include" ZLIB_LIBS="-L$DEPS/lib -lz" \
@@ -263,12 +265,15 @@ EOF
   grep -E '^(OPT|CONFIGURE_CFLAGS|PY_CFLAGS|LINKFORSHARED)\s*=' "$BLD/Makefile" >>"$LOGS/configure.log"
   grep -q -- '-DNDEBUG' "$BLD/Makefile" || { say "NDEBUG missing from the CPython Makefile"; exit 1; }
   grep -q '^#define WITH_PYMALLOC 1' "$BLD/pyconfig.h" || { say "pymalloc is not enabled in pyconfig.h"; exit 1; }
+  grep -Eq '^CCSHARED=.*-fPIC' "$BLD/Makefile" || { say "CPython is not compiled position-independent"; exit 1; }
   done_phase cpython-configure
 fi
 
 if phase cpython-make; then
   say "compiling CPython for wasm (make -j$JOBS; several minutes)"
-  (cd "$BLD" && run make emmake make -j"$JOBS")
+  # MODULE_BINASCII_LDFLAGS empty: with dynamic linking python.js (a by-product link check)
+  # would otherwise get libz twice (binascii and zlib both name it) and fail on duplicates.
+  (cd "$BLD" && run make emmake make -j"$JOBS" MODULE_BINASCII_LDFLAGS=)
   done_phase cpython-make
 fi
 

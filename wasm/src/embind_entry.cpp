@@ -26,6 +26,7 @@
 #include "python_interpreter.hpp"
 #include "wasm_interrupt_source.hpp"
 #include "wasm_transport.hpp"
+#include "wasm_extension_preloader.hpp"
 #include "wasm_url_fetcher.hpp"
 
 #ifndef KITE_WASM_RECURSION_LIMIT
@@ -37,12 +38,8 @@ namespace {
 using emscripten::val;
 using kite::json;
 
-// i32[SEQUENCE]: the seq of the message the worker handles (diagnostics for the main side).
-EM_JS(void, kite_js_note_sequence, (unsigned seq), {
-    if (typeof SharedArrayBuffer !== 'undefined' && Module.kiteBuffer && Module.kiteLayout) {
-        Atomics.store(Module.kiteBuffer, Module.kiteLayout.SEQUENCE, seq | 0);
-    }
-});
+// Implemented in JavaScript: wasm/src/kite-library.js.
+extern "C" void kite_js_note_sequence(unsigned seq);
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -52,6 +49,7 @@ struct wasm_kernel {
     kite::wasm::wasm_transport transport;
     kite::wasm::wasm_interrupt_source interrupts{seq};
     kite::wasm::wasm_url_fetcher fetcher{interrupts};
+    kite::wasm::wasm_extension_preloader preloader;
     kite::kernel_core core{transport, interrupts};
     kite::python_config config;
     std::unique_ptr<kite::python_interpreter> interpreter;
@@ -150,6 +148,7 @@ public:
                 if (!cfg.is_object()) throw std::runtime_error("the xkernel config is not an object");
             }
             k.config.fetcher = &k.fetcher;
+            k.config.preloader = &k.preloader;
             k.config.home = cfg.value("home", std::string("/"));
             k.config.recursion_limit = cfg.value("recursion_limit", KITE_WASM_RECURSION_LIMIT);
             if (cfg.contains("argv") && cfg["argv"].is_array())

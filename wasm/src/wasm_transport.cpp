@@ -11,15 +11,9 @@ namespace {
 
 using emscripten::val;
 
-EM_JS(void, kite_js_log, (const char* text), {
-    Module.kiteLog(UTF8ToString(text));
-});
-
-// Under @jupyterlite/xeus without kite's extension (wasm/xeus/kite-xeus.js): input() may block
-// in the xeus worker's get_stdin, which no signal can cut.
-EM_JS(int, kite_js_stdin_without_signals, (), {
-    return Module.kiteStdinWithoutSignals ? 1 : 0;
-});
+// Implemented in JavaScript: wasm/src/kite-library.js.
+extern "C" void kite_js_log(const char* text);
+extern "C" int kite_js_stdin_without_signals();
 
 // The buffers as Uint8Array views of wasm memory (copied by kiteDeliverMessage before anything
 // can grow the memory).

@@ -60,6 +60,9 @@ def setup():
         import os
         if os.environ.get("KITE_SITE_PACKAGES"):
             sys.path.append(os.path.normpath(os.environ["KITE_SITE_PACKAGES"]))
+        # `import numpy` on a site that bundles numpy installs it (packages/bundled.py)
+        from .packages.bundled import install_finder
+        install_finder()
     # Modules beside the notebook import, as in ipykernel (IPKernelApp.init_path): '' is the cwd.
     if not sys.path or sys.path[0] != "":
         sys.path.insert(0, "")

@@ -103,17 +103,19 @@ class KiteAddon(BaseAddon):
     def bundle(self, index: Path) -> None:
         settings = self._settings()
         self.output_packages.mkdir(parents=True, exist_ok=True)
-        entries = {}  # filename -> (name, version, sha256, requires_python)
+        entries = {}  # filename -> (name, version, sha256, requires_python, import names)
         if settings["requirements"]:
             for name, version, filename, data, requires_python in self._resolve(settings):
                 self._write(filename, data)
-                entries[filename] = (name, version, hashlib.sha256(data).hexdigest(), requires_python)
+                entries[filename] = (name, version, hashlib.sha256(data).hexdigest(), requires_python,
+                                     _import_names(data))
         for source in settings["wheels"]:
             for wheel in self._local_wheels(source):
                 data = wheel.read_bytes()
                 name, version, requires_python = _wheel_metadata(data, wheel.name)
                 self._write(wheel.name, data)
-                entries[wheel.name] = (name, version, hashlib.sha256(data).hexdigest(), requires_python)
+                entries[wheel.name] = (name, version, hashlib.sha256(data).hexdigest(), requires_python,
+                                       _import_names(data))
         index.write_text(json.dumps(_piplite_index(entries), **JSON_FMT), **UTF8)
         listing = ", ".join(sorted(entries)) or "none"
         self.log.info(f"[kite] bundled {len(entries)} wheel(s) into {OUTPUT_DIR}/: {listing}")
@@ -186,10 +188,30 @@ def _wheel_metadata(data: bytes, filename: str) -> tuple[str, str, str | None]:
     return meta["Name"], meta["Version"], meta.get("Requires-Python")
 
 
+def _import_names(data: bytes) -> list[str]:
+    """The top-level names a wheel makes importable (its top-level packages and modules): a plain
+    `import numpy` in kite installs the bundled project that provides `numpy`."""
+    import io
+
+    names = set()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for member in zf.namelist():
+            parts = member.split("/")
+            if parts[0].endswith(".data") and len(parts) > 2 and parts[1] in ("purelib", "platlib"):
+                parts = parts[2:]
+            elif parts[0].endswith((".data", ".dist-info")):
+                continue
+            name = parts[0] if len(parts) > 1 else parts[0].split(".", 1)[0]
+            if name.isidentifier() and (len(parts) > 1 or parts[0].endswith((".py", ".so"))):
+                names.add(name)
+    return sorted(names)
+
+
 def _piplite_index(entries: dict) -> dict:
-    """piplite's all.json: {name: {releases: {version: [{filename, url, digests, ...}]}}}."""
+    """piplite's all.json: {name: {releases: {version: [{filename, url, digests, ...}]}}}, plus
+    kite_imports (the wheel's top-level import names; piplite ignores it)."""
     out: dict = {}
-    for filename, (name, version, sha256, requires_python) in sorted(entries.items()):
+    for filename, (name, version, sha256, requires_python, imports) in sorted(entries.items()):
         key = re.sub(r"[-_.]+", "-", name).lower()
         releases = out.setdefault(key, {"releases": {}})["releases"]
         releases.setdefault(version, []).append({
@@ -198,5 +220,6 @@ def _piplite_index(entries: dict) -> dict:
             "digests": {"sha256": sha256},
             "requires_python": requires_python,
             "packagetype": "bdist_wheel",
+            "kite_imports": imports,
         })
     return out

@@ -6,8 +6,13 @@ import sys
 
 from ._packaging import Tag, Version, markers
 
-# kite's wasm CPython (wasm/cpython/build.sh): 3.11.2, Emscripten 3.1.6, statically linked, so
-# only pure-Python wheels can load.
+# The platform tag of wheels built for kite's wasm ABI (wasm/recipes builds them): CPython 3.11
+# from wasm/cpython/build.sh, Emscripten 3.1.6, wasm32, WASM_BIGINT, no pthreads, extensions as
+# side modules of kite.wasm. Not Pyodide's ABI (another Emscripten, other flags), so its own
+# name; the number changes whenever a change there breaks already-built wheels.
+KITE_WASM_PLATFORM = "kite_1_wasm32"
+
+# kite's wasm CPython (wasm/cpython/build.sh): 3.11.2, Emscripten 3.1.6.
 _WASM_MARKERS = {
     "implementation_name": "cpython",
     "implementation_version": "3.11.2",
@@ -21,6 +26,13 @@ _WASM_MARKERS = {
     "python_version": "3.11",
     "sys_platform": "emscripten",
 }
+
+
+def _kite_wasm_tags(major, minor):
+    """Wheels built for kite: cp311-cp311-kite_1_wasm32, then the stable ABI (abi3) down to 3.2."""
+    out = [Tag("cp%d%d" % (major, minor), "cp%d%d" % (major, minor), KITE_WASM_PLATFORM)]
+    out += [Tag("cp%d%d" % (major, m), "abi3", KITE_WASM_PLATFORM) for m in range(minor, 1, -1)]
+    return out
 
 
 def _pure_tags(major, minor):
@@ -65,12 +77,13 @@ class Environment:
 # kite's shell and its IPython stand-in serve; the real IPython is a large download and costs
 # more to import than kite's whole start-up.
 KITE_PROVIDES = {"ipython": "kite's built-in shell (get_ipython, IPython.display, magics)"}
-WASM = Environment("kite-wasm", _WASM_MARKERS, _pure_tags(3, 11), "3.11.2", KITE_PROVIDES)
+WASM = Environment("kite-wasm", _WASM_MARKERS, _kite_wasm_tags(3, 11) + _pure_tags(3, 11), "3.11.2",
+                   KITE_PROVIDES)
 
 
 def current():
     """The running interpreter: WASM in kite's wasm build, else the real environment with every
-    tag it supports (pure-Python wheels are all this installer installs anyway)."""
+    tag it supports."""
     if sys.platform == "emscripten":
         return WASM
     from ._packaging import tags

@@ -134,6 +134,16 @@ class PipliteIndex:
             self._projects = {canonicalize_name(k): v for k, v in doc.items()}
         return self._projects
 
+    def imports(self):
+        """{import name: project} from the `kite_imports` kite's site add-on writes per file."""
+        out = {}
+        for key, project in self._load().items():
+            for entries in (project.get("releases") or {}).values():
+                for e in entries or ():
+                    for name in e.get("kite_imports") or ():
+                        out.setdefault(name, key)
+        return out
+
     def files(self, name):
         project = self._load().get(canonicalize_name(name))
         if project is None:

@@ -55,9 +55,11 @@ def install_wasm(requirements, index_urls=None, upgrade=False, no_deps=False, pr
         old_dir = _dist_dir(dists.get(d.name))
         if old_dir is not None and os.path.dirname(old_dir) == site:
             replaced += wheel.record_paths(old_dir)
+    extensions = []
     if new:
-        wheel.install_all([(d.file.filename, d.data) for d in new], site, replaced)
+        extensions = wheel.install_all([(d.file.filename, d.data) for d in new], site, replaced)
     invalidate_caches()
+    _preload(extensions)
     kept = [d.name for d in picks if d.installed]
     if not quiet:
         for d in picks:
@@ -70,6 +72,18 @@ def install_wasm(requirements, index_urls=None, upgrade=False, no_deps=False, pr
         if new:
             print("Successfully installed " + " ".join("%s-%s" % (_display_name(d), d.version) for d in new))
     return InstallResult([(_display_name(d), str(d.version)) for d in new], kept)
+
+
+def _preload(extensions):
+    """Lets the host load the new extension modules while the kernel is idle (wasm: compiled in
+    the background, instantiated between messages), so their first import does not compile."""
+    try:
+        import _kite
+    except ImportError:
+        return
+    preload = getattr(_kite, "preload_extension", None)
+    for path in extensions if preload is not None else ():
+        preload(path)
 
 
 def _dist_dir(dist):

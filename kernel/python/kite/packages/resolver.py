@@ -15,6 +15,7 @@ import io
 from . import dist_metadata, fetch
 from ._packaging import (InvalidRequirement as _InvalidRequirement, Requirement, SpecifierSet,
                          canonicalize_name, specifiers)
+from .environment import KITE_WASM_PLATFORM
 from .errors import (HashMismatch, IndexUnreachable, InvalidRequirement, NoMatchingVersion,
                      NoPureWheel, PackageNotFound, RequiresPythonMismatch, VersionConflict)
 
@@ -128,12 +129,12 @@ def select_file(name, files, spec, env, pre=False):
         binary = [f for f in matching if f.is_wheel and f.version == newest] or [f for f in matching if f.is_wheel]
         binary.sort(key=lambda f: "cp311" not in f.filename)  # the example closest to kite first
         if binary:
-            detail = "only binary wheels (e.g. %s)" % binary[0].filename
+            detail = "only binary wheels for other platforms (e.g. %s)" % binary[0].filename
         else:
             detail = "no wheel, only a source distribution (%s)" % matching[0].filename
         raise NoPureWheel(
-            "%s %s has %s: kite can only install pure-Python wheels (py3-none-any) today"
-            % (name, newest, detail))
+            "%s %s has %s: kite installs pure-Python wheels and wheels built for kite (platform "
+            "%s, made by a recipe in kite's wasm/recipes)" % (name, newest, detail, KITE_WASM_PLATFORM))
     fitting = [f for f in loadable if _fits_python(f, env)]
     if not fitting:
         newest = max(loadable, key=lambda f: f.version)

@@ -25,10 +25,11 @@ def _safe_member(name):
     return not (name.startswith("/") or ".." in parts or (parts and ":" in parts[0]))
 
 
-def unpack(data, filename, dest):
+def unpack(data, filename, dest, extensions=None):
     """Unpacks a wheel's bytes into dest (a staging dir) with INSTALLER and a new RECORD.
     .data/purelib and platlib go to the top level; other .data schemes are skipped (no scripts
-    in a kernel). Returns the top-level names written."""
+    in a kernel). Returns the top-level names written; appends the relative paths of extension
+    modules (*.so) to `extensions`."""
     records = []
     written = set()
     with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -57,6 +58,8 @@ def unpack(data, filename, dest):
                 f.write(content)
             records.append((target, _record_hash(content), len(content)))
             written.add(target.split("/", 1)[0])
+            if extensions is not None and target.endswith(".so"):
+                extensions.append(target)
     if dist_info is None:
         raise PackageError("%s has no .dist-info directory: not a valid wheel" % filename)
     installer = (INSTALLER + "\n").encode()
@@ -72,15 +75,16 @@ def unpack(data, filename, dest):
 def install_all(wheels, site_packages, remove_first=()):
     """wheels: [(filename, bytes)]. Stages all, then moves them into site_packages; on any
     failure (or KeyboardInterrupt) while moving, restores the previous state.
-    remove_first: the RECORD-listed files of distributions being replaced (upgrades)."""
+    remove_first: the RECORD-listed files of distributions being replaced (upgrades).
+    Returns the paths of the extension modules (*.so) installed."""
     os.makedirs(site_packages, exist_ok=True)
     stage = tempfile.mkdtemp(prefix=".kite-stage-", dir=site_packages)
     trash = os.path.join(stage, ".replaced")
-    moved, removed = [], []
+    moved, removed, extensions = [], [], []
     try:
         tops = set()
         for filename, data in wheels:
-            tops |= unpack(data, filename, stage)
+            tops |= unpack(data, filename, stage, extensions)
         os.makedirs(trash)
         for path in remove_first:
             if os.path.lexists(path):
@@ -101,6 +105,7 @@ def install_all(wheels, site_packages, remove_first=()):
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    return [os.path.join(site_packages, *rel.split("/")) for rel in extensions]
 
 
 def _merge(src, dst, moved):

@@ -1,0 +1,62 @@
+"""A plain `import numpy` on a JupyterLite site that bundles numpy: the site's index says which
+import names its wheels provide (`kite_imports`, written by kite's `jupyter lite build` add-on),
+and the first import of such a name installs the project, as `%pip install` would, then imports
+it. Only top-level names, only projects of the site's own index (never PyPI), once per name;
+everything else is an ordinary ImportError. Installed in the wasm build when the page passes
+$KITE_BUNDLED_INDEX_URL; costs nothing until an import fails."""
+
+import os
+import sys
+
+
+class BundledImportFinder:
+    """Last on sys.meta_path: asked only for names nothing else could find."""
+
+    def __init__(self, index_urls):
+        self.index_urls = list(index_urls)
+        self._imports = None
+        self._tried = set()
+
+    def _import_map(self):
+        """{import name: project} of the bundled indexes (fetched once, when first needed)."""
+        if self._imports is None:
+            from .index import PipliteIndex
+            imports = {}
+            for url in self.index_urls:
+                if not url.split("?", 1)[0].endswith(".json"):
+                    continue
+                try:
+                    for name, project in PipliteIndex(url).imports().items():
+                        imports.setdefault(name, project)
+                except Exception as e:  # an unreachable index: imports fail as they would anyway
+                    print("kite: cannot read the site's package index %s: %s" % (url, e), file=sys.stderr)
+            self._imports = imports
+        return self._imports
+
+    def find_spec(self, fullname, path=None, target=None):
+        if path is not None or fullname in self._tried:
+            return None
+        project = self._import_map().get(fullname)
+        self._tried.add(fullname)
+        if project is None:
+            return None
+        from . import install
+        print("kite: `import %s` installs %s from this site's packages" % (fullname, project),
+              file=sys.stderr)
+        try:
+            install([project])
+        except BaseException:
+            self._tried.discard(fullname)  # interrupted or failed: the next import tries again
+            raise
+        import importlib.machinery
+        return importlib.machinery.PathFinder.find_spec(fullname)
+
+    def invalidate_caches(self):
+        pass
+
+
+def install_finder():
+    """Appends the finder when the page named bundled indexes (JupyterLite site)."""
+    urls = os.environ.get("KITE_BUNDLED_INDEX_URL", "").split()
+    if urls and not any(isinstance(f, BundledImportFinder) for f in sys.meta_path):
+        sys.meta_path.append(BundledImportFinder(urls))
