@@ -10,14 +10,18 @@ PY := $(CURDIR)/.venv/bin/python
 PORT ?= 8000
 export JUPYTER_PATH := $(CURDIR)/build/share/jupyter
 
-.PHONY: all deps cpython wasm native lite site prefix xeus-site test soak demo bench console clean
-all: wasm native site xeus-site
+.PHONY: all deps cpython wheels wasm native lite site prefix xeus-site test soak demo bench console clean
+all: wasm wheels native site xeus-site
 
 deps:
 	@bash scripts/install-deps.sh
 
 cpython: deps
 	@bash wasm/cpython/build.sh >/dev/null
+
+# wasm wheels of C-extension packages (numpy) from wasm/recipes/*/recipe.toml, cached by recipe hash
+wheels: cpython
+	@$(PY) wasm/recipes/build_wheel.py --all --out build/wheels
 
 wasm: cpython
 	@echo "[kite] building the wasm kernel (build/wasm)"
@@ -35,7 +39,7 @@ native: deps
 lite: wasm
 	@bash wasm/jupyterlite/build.sh build/wasm/dist
 
-site: lite
+site: lite wheels
 	@bash wasm/jupyterlite/build-site.sh
 
 # kite as an emscripten-forge-style prefix (what recipe/recipe.yaml packages), and the site

@@ -85,6 +85,9 @@ class _File:
         with zipfile.ZipFile(path) as z:
             meta = next(n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
             self.metadata = z.read(meta)
+            # top-level packages (what kite's site add-on lists as kite_imports in all.json)
+            self.imports = sorted({n.split("/")[0] for n in z.namelist()
+                                   if "/" in n and not n.split("/")[0].endswith((".dist-info", ".data"))})
         self.requires_python = None
         for line in self.metadata.decode("utf-8", "replace").splitlines():
             if not line.strip():
@@ -136,7 +139,8 @@ class IndexServer:
 
     def _release_entry(self, f: _File) -> dict:
         return {"filename": f.filename, "url": self.file_url(f.filename), "digests": {"sha256": f.sha256},
-                "requires_python": f.requires_python, "packagetype": "bdist_wheel", "yanked": False}
+                "requires_python": f.requires_python, "packagetype": "bdist_wheel", "yanked": False,
+                "kite_imports": f.imports}
 
     def pypi_json(self, name: str) -> dict:
         files = self.project(name)

@@ -387,10 +387,7 @@ def test_shutdown_request_ends_the_process(name: str) -> None:
 # ---------------------------------------------------------------------------------- streams
 def test_batched_stream_text_goes_out_while_the_cell_computes(k: Kernel) -> None:
     """Two lines printed together, then a long computation: the second line (batched with the
-    first's interval) reaches the frontend within a fraction of a second, not at the cell's end.
-    Native only for now (kite/iopub.py _TIMED_FLUSH: off in wasm, see there)."""
-    if k.name == "kite-node":
-        pytest.skip("the timed flush is off in wasm for now (kite/iopub.py _TIMED_FLUSH)")
+    first's interval) reaches the frontend within a fraction of a second, not at the cell's end."""
     msg_id = k.send_execute("import time\nprint('first')\nprint('second')\n"
                             "t = time.time()\nwhile time.time() - t < 2:\n    pass")
     r = k.collect(msg_id, timeout=20)

@@ -996,6 +996,87 @@ const SCENARIOS = {
     await shot(page, 'magics');
   },
 
+  async numpy(page) {
+    // numpy from the site's bundled wheels (issue 13): a plain import, a computation, a loop of
+    // numpy calls interrupted from the toolbar, the state kept; then a fresh kernel where
+    // `%pip install numpy` lets the worker load the side modules while idle before `import`.
+    const timed = async (index, code, timeout = 180000) => {
+      await setCell(page, index, code);
+      const t0 = Date.now();
+      await runCell(page, index);
+      await waitCellDone(page, index, timeout);
+      return Date.now() - t0; // Shift+Enter -> execution count shown
+    };
+    // the rest needs numpy: stop at the cell that failed, with its traceback
+    const expectNoTraceback = (what, text) => {
+      if (text.includes('Traceback')) throw new Error(`${what} failed:\n${text}`);
+    };
+    // the indicator says idle before the interpreter has started: a first cell waits for it,
+    // so the import's time is the import's alone
+    await openWithState(page);
+    result.isolated = await page.evaluate(() => crossOriginIsolated);
+    result.importMs = await timed(1, 'import numpy as np\nprint(np.__version__)');
+    result.importOutput = await outputText(page, 1).catch(() => '');
+    result.importStderr = (await cells(page).nth(1)
+      .locator('[data-mime-type="application/vnd.jupyter.stderr"]').allInnerTexts()).join('\n');
+    await shot(page, 'imported');
+    expectNoTraceback('import numpy as np', result.importOutput);
+    await timed(2, [
+      'a = np.array([[3.0, 1.0], [1.0, 2.0]])',
+      'print(np.linalg.solve(a, np.array([9.0, 8.0])))',
+      'np.random.default_rng(0).random(3)'
+    ].join('\n'));
+    result.computed = await waitOutput(page, 2, /array\(/);
+    await typeAndRun(page, 3, 'v = np.zeros(1000)\nwhile True:\n    v = v + 1');
+    await waitBusy(page);
+    await sleep(700);
+    result.statusBeforeInterrupt = await kernelStatus(page);
+    await shot(page, 'running');
+    result.interruptMs = await interruptAndMeasure(page, 3);
+    await waitKernelIdle(page, 5000);
+    result.statusAfter = await kernelStatus(page);
+    result.output = await outputText(page, 3);
+    await typeAndRun(page, 4, 'print(float(v[0]) > 0, bool((v == v[0]).all()), x + 1)');
+    await waitCellDone(page, 4);
+    result.after = await waitOutput(page, 4, /\S/);
+    await shot(page, 'interrupted');
+
+    // a fresh interpreter: Kernel > Restart Kernel…
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Kernel$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Restart Kernel…$/ }).click();
+    const confirm = page.locator('.jp-Dialog .jp-mod-accept');
+    await confirm.waitFor({ timeout: 10000 });
+    await confirm.click();
+    await sleep(100);
+    await waitKernelIdle(page, 30000);
+    await timed(5, "import sys\nprint('numpy' in sys.modules, 'x' in dir())");
+    result.restarted = await waitOutput(page, 5, /\S/);
+    const ready = () => result.console.filter(l => l.includes('side module ready before its import'));
+    const readyBefore = ready().length;
+    result.pipMs = await timed(6, '%pip install numpy');
+    result.pip = await outputText(page, 6).catch(() => '');
+    expectNoTraceback('%pip install numpy', result.pip);
+    // a user takes a few seconds to type the next cell: wait until the preload lines stop
+    // coming (1.5 s without a new one), at most 30 s
+    const tPip = Date.now();
+    for (let seen = -1, since = Date.now(); Date.now() - tPip < 30000; await sleep(100)) {
+      const n = ready().length - readyBefore;
+      if (n !== seen) {
+        seen = n;
+        since = Date.now();
+      } else if (n > 0 && Date.now() - since > 1500) {
+        break;
+      }
+    }
+    result.preloadWaitMs = Date.now() - tPip;
+    result.preloadedLines = ready().slice(readyBefore);
+    result.preloadedImportMs = await timed(7, 'import numpy\nnumpy.arange(6).reshape(2, 3).sum(axis=0)');
+    result.preloadedOutput = await waitOutput(page, 7, /\S/);
+    result.preloadedLinesAfterImport = ready().length - readyBefore - result.preloadedLines.length;
+    await shot(page, 'preloaded');
+    result.kite = kiteConsole();
+  },
+
   async demo(page) {
     // --notebook PATH (a notebook of the site's content): Run All as a user would; the outputs
     // of every code cell, and any error

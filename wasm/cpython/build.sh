@@ -252,7 +252,13 @@ EOF
   # kernel link. See README.md.
   # --with-pymalloc: configure turns pymalloc off for Emscripten by default (so does Pyodide);
   # with it, small objects skip dlmalloc: int loop ~5-10% and str/dict loop ~13% faster.
-  (cd "$BLD" && CONFIG_SITE="$WORK/config.site" OPT="-fwrapv -O2 -Wall" \
+  # PY_CALL_TRAMPOLINE: CPython calls METH_VARARGS functions, getters/setters and module init
+  # functions through a JavaScript trampoline, which tolerates a function declared with fewer
+  # parameters than its call passes. wasm's call_indirect traps on such a mismatch ("null function
+  # or function signature mismatch"), and extensions have them: numpy 2.4.6's _get_castingimpl
+  # (METH_VARARGS|METH_KEYWORDS, two parameters) killed the kernel in numpy's test suite.
+  # Pyodide builds CPython the same way.
+  (cd "$BLD" && CONFIG_SITE="$WORK/config.site" OPT="-fwrapv -O2 -Wall" CPPFLAGS="-DPY_CALL_TRAMPOLINE" \
     run configure emconfigure "$SRC/configure" \
       --host=wasm32-unknown-emscripten --build="$("$SRC/config.guess")" \
       --with-emscripten-target=browser --enable-wasm-dynamic-linking --disable-wasm-pthreads \
@@ -266,6 +272,7 @@ EOF
   grep -q -- '-DNDEBUG' "$BLD/Makefile" || { say "NDEBUG missing from the CPython Makefile"; exit 1; }
   grep -q '^#define WITH_PYMALLOC 1' "$BLD/pyconfig.h" || { say "pymalloc is not enabled in pyconfig.h"; exit 1; }
   grep -Eq '^CCSHARED=.*-fPIC' "$BLD/Makefile" || { say "CPython is not compiled position-independent"; exit 1; }
+  grep -q -- '-DPY_CALL_TRAMPOLINE' "$BLD/Makefile" || { say "PY_CALL_TRAMPOLINE is not set"; exit 1; }
   done_phase cpython-configure
 fi
 

@@ -3,7 +3,8 @@
 # the repo's .venv, then `jupyter lite build`.
 #   wasm/jupyterlite/build-site.sh [OUTPUT_DIR]   (default: build/site)
 # Uses the wheel from build/jupyterlite/dist (wasm/jupyterlite/build.sh), the site config in
-# wasm/jupyterlite/site/ (Pyodide kernel disabled) and the notebooks in wasm/jupyterlite/content/.
+# wasm/jupyterlite/site/ (Pyodide kernel disabled; bundles ipywidgets and kite's wasm wheels from
+# build/wheels, e.g. numpy) and the notebooks in wasm/jupyterlite/content/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$root/wasm/jupyterlite"

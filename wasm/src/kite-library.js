@@ -144,6 +144,7 @@ mergeInto(LibraryManager.library, {
   kite_js_preload_side_module: function(pathPtr) {
     var path = UTF8ToString(pathPtr);
     var loaded = function () { return !!(LDSO.loadedLibsByName[path] || Module['preloadedWasm'][path]); };
+    var started = performance.now();
     var compiled;
     try {
       compiled = WebAssembly.compile(FS.readFile(path));
@@ -157,7 +158,10 @@ mergeInto(LibraryManager.library, {
     }).then(function (wasmModule) {
       if (loaded()) return;
       return loadWebAssemblyModule(wasmModule, {loadAsync: true, nodelete: true}).then(function (exports) {
-        if (!loaded()) Module['preloadedWasm'][path] = exports;
+        if (loaded()) return;
+        Module['preloadedWasm'][path] = exports;
+        Module.kiteLog('kite: side module ready before its import: ' + path.split('/').pop() + ' (' +
+                       (performance.now() - started).toFixed(0) + ' ms after the install)');
       });
     }).catch(function (e) {
       Module.kiteLog('kite: cannot preload ' + path + ': ' + e);

@@ -19,10 +19,9 @@ _pending = []  # [name, [chunks]] in write order; stdout and stderr share it to 
 _pending_size = 0
 _last_flush = float("-inf")
 _flush_armed = False  # a timed flush is scheduled for the pending text
-# Natively only for now: in wasm it works (wasm_interrupt_source.cpp) but moved kite-node's
-# memory high-water mark in tests/test_memory.py (two more 20 MB messages: +120 MB instead of
-# +60-76 MB, repeatably), not understood yet.
-_TIMED_FLUSH = sys.platform != "emscripten"
+# Every host: natively a timer thread (native/flush_timer.cpp), in wasm a deadline the signal-
+# buffer accessor checks (wasm_interrupt_source.cpp).
+_TIMED_FLUSH = True
 _main_thread = _thread.get_ident()  # the host's servers are called from this thread only
 
 
