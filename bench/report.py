@@ -1,4 +1,4 @@
-"""Merges the parts' JSON (build/bench/{node_raw,kernels,browser}.json) into bench/results.json,
+"""Merges the parts' JSON (build/bench/{node_raw,kernels,browser,numpy}.json) into bench/results.json,
 checks the issue's targets and prints the table (markdown, also written to --md).
 
     python bench/report.py --out bench/results.json --md build/bench/results.md [--failed PART ...]
@@ -115,7 +115,57 @@ def le(x, lim):
     return None if x is None else x <= lim
 
 
-def build(raw, ker, brw, failed):
+def numpy_rows(t, num, failed):
+    """part 5 (numpy_bench.py): kite-node's wasm numpy against native numpy 2.4.6 (PyPI's wheel)"""
+    python, numpy = g(num, "python") or ("", "")
+    t.section(" ".join(f"numpy {numpy}: kite-node (kite's wasm wheel) vs native numpy from PyPI in /usr/bin/python3.11 {python} (and kite-native)".split()).replace(" :", ":"))
+    if not num:
+        t.row("part 5 (numpy_bench.py)", "FAILED" if "numpy" in failed else "not run", "", "", "", None)
+        return
+    s = num["summary"]
+    cold, ext = s["cold_in_cell_ms"], s["cold_ext_ms"]
+    t.row("cold `import numpy`: fresh kernel, numpy on disk with its .pyc, timed in the cell (ms)", fmt(cold["kite-node"]),
+          f"python3.11 {fmt(cold['python3.11'])}; kite-native {fmt(cold['kite-native'])}", fmt_ratio(s["cold_ratio_over_python"]))
+    t.row("… of which loading the extension modules (kite: compiling + instantiating side modules) (ms)", fmt(ext["kite-node"]),
+          f"python3.11 {fmt(ext['python3.11'])}; kite-native {fmt(ext['kite-native'])}", "")
+    t.row("cold `import numpy`, client: execute_request → execute_reply (ms; python3.11: the whole process)", fmt(s["cold_client_ms"]["kite-node"]),
+          f"python3.11 {fmt(s['cold_client_ms']['python3.11'])}; kite-native {fmt(s['cold_client_ms']['kite-native'])}", "")
+    t.row("cold `import numpy` with no .pyc yet (a freshly unpacked wheel), in the cell (ms)", fmt(s["cold_no_pyc_in_cell_ms"]), "", "")
+    t.row("`%pip install numpy` from a local index (kite-node, 3.5 MB wheel): execute → reply (ms)", fmt(s["pip_install_ms"]), "", "")
+    t.row("`import numpy` sent right after the install's reply: in the cell (extension modules) / client (ms)",
+          f"{fmt(s['after_pip_immediate_in_cell_ms'])} ({fmt(s['after_pip_immediate_ext_ms'])}) / {fmt(s['after_pip_immediate_client_ms'])}",
+          f"cold, no .pyc {fmt(s['cold_no_pyc_in_cell_ms'])}", "")
+    om = s["other_modules"]
+    t.row("other (stdlib) modules `import numpy` imported on the way: cold / after `%pip install` (the installer imported some of them)",
+          f"{om['cold']['median']:.0f} / {om['after_pip']['median']:.0f}", f"python3.11 {om['python3.11']['median']:.0f}", "")
+    t.row("side modules preloaded between messages: the last one ready, after the install (ms)", fmt(s["preload_done_ms"]), "", "")
+    t.row("`import numpy` once all side modules are preloaded: in the cell (extension modules) / client (ms)",
+          f"{fmt(s['after_pip_preloaded_in_cell_ms'])} ({fmt(s['after_pip_preloaded_ext_ms'])}) / {fmt(s['after_pip_preloaded_client_ms'])}",
+          f"cold, no .pyc {fmt(s['cold_no_pyc_in_cell_ms'])} (extension modules {fmt(ext['kite-node'])} cold)", "")
+    labels = {"add": "vector add, two 1e6 float64 arrays", "sum": "sum of 1e6 float64", "sort": "sort 1e6 random floats",
+              "matmul": "200×200 float64 matmul (kite: no BLAS; native: OpenBLAS, 1 thread)"}
+    for op, label in labels.items():
+        o = s["ops"][op]
+        t.row(f"{label}, best of {g(num, 'reps', 'ops_repeat')} (ms)", fmt_num(o["kite-node_best_ms"]),
+              f"python3.11 {fmt_num(o['python3.11_best_ms'])}", f"{o['ratio_best']:.2f}×")
+    z = num["sizes"]
+    base = z["base"]
+    t.row("kernel download for a user who never imports numpy: kite.wasm + kite.js + kite-stdlib.zip + worker.js, gzip -9 (MB)",
+          f"{z['base_gzip9_total'] / 1e6:.2f} (kite.wasm {base['kite.wasm']['gzip9'] / 1e6:.2f}, kite.js {base['kite.js']['gzip9'] / 1e6:.3f}, "
+          f"kite-stdlib.zip {base['kite-stdlib.zip']['gzip9'] / 1e6:.2f}, worker.js {base['worker.js']['gzip9'] / 1e6:.3f})", "", "")
+    t.row("… what the main module added: kite.wasm + kite.js, gzip -9 (MB)", f"{z['kite_wasm_js_gzip9'] / 1e6:.2f}",
+          f"before kite.wasm became a main module: {z['kite_wasm_js_before_main_module_gzip9'] / 1e6:.2f} (kite.wasm {base['kite.wasm']['before_main_module_gzip9'] / 1e6:.2f}, "
+          f"kite.js {base['kite.js']['before_main_module_gzip9'] / 1e6:.3f})",
+          f"+{z['main_module_added_gzip9'] / 1e6:.2f} MB", "≤ +0.5 MB gzip (issue 13)", z["main_module_added_gzip9"] <= 500_000)
+    n = z["numpy"]
+    t.row("numpy's download: the wheel (stored deflated; served as is) (MB)",
+          f"{n['wheel_bytes'] / 1e6:.2f} ({n['side_modules']} side modules {n['side_modules_bytes'] / 1e6:.2f} raw, {n['side_modules_in_wheel_deflated'] / 1e6:.2f} deflated in the wheel, "
+          f"{n['side_modules_gzip9'] / 1e6:.2f} gzip -9; other files {n['other_files_in_wheel'] / 1e6:.2f})", "", "")
+    py = num["pyodide"]
+    t.row("Pyodide's own numpy (npm pyodide %s)" % py["pyodide_npm"], "", py["verdict"] + ("" if py["available"] else f": {py['reason']}"), "")
+
+
+def build(raw, ker, brw, failed, num=None):
     t = Table()
     # ------------------------------------------------------------ part 1
     t.section("Node %s, raw runtimes in a worker (kite: Python %s in wasm; npm pyodide %s: Python %s)" % (
@@ -210,6 +260,8 @@ def build(raw, ker, brw, failed):
         t.row("notebook: interrupt click → KeyboardInterrupt traceback, `while True: pass`", icell(k, ki), "pyodide " + icell(p, pi), "")
     else:
         t.row("part 3 (browser.mjs)", "FAILED" if "browser" in failed else "not run", "", "", "", None)
+    # ------------------------------------------------------------ part 5
+    numpy_rows(t, num, failed)
     return t
 
 
@@ -220,14 +272,15 @@ def main():
     ap.add_argument("--failed", nargs="*", default=[])
     ap.add_argument("--load-before", default=None)
     a = ap.parse_args()
-    raw, ker, brw = load("node_raw"), load("kernels"), load("browser")
-    t = build(raw, ker, brw, a.failed)
+    raw, ker, brw, num = load("node_raw"), load("kernels"), load("browser"), load("numpy")
+    t = build(raw, ker, brw, a.failed, num)
     md = t.markdown()
     loads = {k: g(v, "machine_before", "loadavg") for k, v in (("node_raw", raw), ("kernels", ker), ("browser", brw))}
+    loads["numpy"] = g(num, "loadavg_before")
     note = (f"Machine: {os.cpu_count()} CPUs, {platform.platform()}; 1-min load average at the start of each part: "
             + ", ".join(f"{k} {v[0]:.2f}" for k, v in loads.items() if v)
             + ". Figures: median (min–max) over the repeated runs; ratios: kite / reference from the same run (median of paired ratios, with min–max).")
-    ids = {k: g(v, "kite_wasm") for k, v in (("node_raw", raw), ("kernels", ker), ("browser", brw)) if g(v, "kite_wasm")}
+    ids = {k: g(v, "kite_wasm") for k, v in (("node_raw", raw), ("kernels", ker), ("browser", brw), ("numpy", num)) if g(v, "kite_wasm")}
     shas = {i.get("sha256") for i in ids.values()}
     note += " kite.wasm measured: " + ", ".join(f"{k} {i.get('sha256')} ({i.get('bytes')} B, {i.get('mtime')})" for k, i in ids.items()) + "."
     if len(shas) > 1:
@@ -247,6 +300,7 @@ def main():
         "node_raw": raw,
         "kernels": ker,
         "browser": brw,
+        "numpy": num,
     }
     Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
     met = sum(1 for x in t.targets if x["met"] is True)
