@@ -34,16 +34,11 @@ os.environ.setdefault("JUPYTER_PATH", str(ROOT / "build/share/jupyter"))
 sys.path.insert(0, str(ROOT / "tests"))
 from driver import Kernel, clock  # noqa: E402  (the test suite's jupyter_client driver)
 
+from stats import stats  # noqa: E402
+
 
 def log(*a):
     print("[bench]", *a, file=sys.stderr, flush=True)
-
-
-def stats(xs):
-    v = sorted(x for x in xs if isinstance(x, (int, float)))
-    if not v:
-        return {"n": 0, "median": None, "min": None, "max": None, "samples": xs}
-    return {"n": len(v), "median": statistics.median(v), "min": v[0], "max": v[-1], "samples": xs}
 
 
 def ratio(a, b):

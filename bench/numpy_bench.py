@@ -92,16 +92,11 @@ print("ops_json", json.dumps(_out))
 OPS = {"add": "vector add, 2 × 1e6 float64 (`a + b`)", "sum": "sum of 1e6 float64 (`a.sum()`)",
        "sort": "sort 1e6 random floats (`np.sort(a)`)", "matmul": "200×200 float64 matmul (`m1 @ m2`)"}
 
+from stats import stats  # noqa: E402
+
 
 def log(*a):
     print("[bench numpy]", *a, file=sys.stderr, flush=True)
-
-
-def stats(xs):
-    v = sorted(x for x in xs if isinstance(x, (int, float)))
-    if not v:
-        return {"n": 0, "median": None, "min": None, "max": None, "samples": xs}
-    return {"n": len(v), "median": statistics.median(v), "min": v[0], "max": v[-1], "samples": xs}
 
 
 def ratio(a, b):
