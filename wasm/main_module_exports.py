@@ -4,8 +4,8 @@ such as numpy's): CPython's C API plus the C library functions extensions call.
 MAIN_MODULE=1 would keep and export every function of libc, libc++ and CPython (+0.9 MB gzip on
 every kernel download); MAIN_MODULE=2 with this list exports only what extensions link against.
 
-  main_module_exports.py list --nm llvm-nm --libpython libpython3.11.a --libc main-module-libc.txt
-                              --out exports.rsp       the linker's --export list (-Wl,@exports.rsp)
+  main_module_exports.py --nm llvm-nm --libpython libpython3.11.a --libc main-module-libc.txt
+                         --out exports.rsp       the linker's --export list (-Wl,@exports.rsp)
 
 What a wheel's side modules need from kite.wasm is listed by the recipe builder
 (build/wheels/<name>-<version>-main-module-imports.txt); tests/test_wasm_wheels.py checks that
@@ -41,11 +41,10 @@ def listed_symbols(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["list"])
     ap.add_argument("--nm", required=True)
     ap.add_argument("--libpython", required=True)
-    ap.add_argument("--libc", help="main-module-libc.txt")
-    ap.add_argument("--out")
+    ap.add_argument("--libc", required=True, help="main-module-libc.txt")
+    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     api = c_api_symbols(args.nm, args.libpython)
     names = api | listed_symbols(args.libc)

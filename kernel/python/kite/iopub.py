@@ -7,7 +7,6 @@ MAX_BUFFER, another message goes out, a blocking call starts (sleep, input) or t
 
 import _thread
 import io
-import sys
 import time
 
 import _kite
@@ -18,10 +17,9 @@ MAX_BUFFER = 64 * 1024
 _pending = []  # [name, [chunks]] in write order; stdout and stderr share it to keep order
 _pending_size = 0
 _last_flush = float("-inf")
-_flush_armed = False  # a timed flush is scheduled for the pending text
-# Every host: natively a timer thread (native/flush_timer.cpp), in wasm a deadline the signal-
-# buffer accessor checks (wasm_interrupt_source.cpp).
-_TIMED_FLUSH = True
+# a timed flush is scheduled for the pending text (the host's timer: natively a thread,
+# native/flush_timer.cpp; in wasm a deadline the signal-buffer accessor checks)
+_flush_armed = False
 _main_thread = _thread.get_ident()  # the host's servers are called from this thread only
 
 
@@ -71,7 +69,7 @@ def write_stream(name, text):
     if _pending_size > MAX_BUFFER or (
             text.endswith("\n") and time.monotonic() - _last_flush >= FLUSH_INTERVAL):
         flush()
-    elif not _flush_armed and _TIMED_FLUSH:
+    elif not _flush_armed:
         # batched: the host flushes it after the interval even if no more text or blocking
         # call comes (print, print, then a long computation)
         _flush_armed = True

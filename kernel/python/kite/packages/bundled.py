@@ -2,8 +2,8 @@
 import names its wheels provide (`kite_imports`, written by kite's `jupyter lite build` add-on),
 and the first import of such a name installs the project, as `%pip install` would, then imports
 it (one line on stdout says so). Only top-level names, only projects of the site's own index
-(never PyPI), once per name; everything else is an ordinary ImportError. Installed in the wasm build when the page passes
-$KITE_BUNDLED_INDEX_URL; costs nothing until an import fails."""
+(never PyPI), once per name; everything else is an ordinary ImportError. Installed in the wasm
+build when the page passes $KITE_BUNDLED_INDEX_URL; costs nothing until an import fails."""
 
 import os
 import sys

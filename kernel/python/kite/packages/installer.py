@@ -77,13 +77,9 @@ def install_wasm(requirements, index_urls=None, upgrade=False, no_deps=False, pr
 def _preload(extensions):
     """Lets the host load the new extension modules while the kernel is idle (wasm: compiled in
     the background, instantiated between messages), so their first import does not compile."""
-    try:
-        import _kite
-    except ImportError:
-        return
-    preload = getattr(_kite, "preload_extension", None)
-    for path in extensions if preload is not None else ():
-        preload(path)
+    import _kite
+    for path in extensions:
+        _kite.preload_extension(path)
 
 
 def _dist_dir(dist):
