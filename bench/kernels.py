@@ -34,7 +34,7 @@ os.environ.setdefault("JUPYTER_PATH", str(ROOT / "build/share/jupyter"))
 sys.path.insert(0, str(ROOT / "tests"))
 from driver import Kernel, clock  # noqa: E402  (the test suite's jupyter_client driver)
 
-from stats import stats  # noqa: E402
+from common import file_id, stats  # noqa: E402
 
 
 def log(*a):
@@ -55,16 +55,13 @@ def machine():
 
 def kite_wasm_id(spec):
     """which kite.wasm the kite-node kernelspec runs (its --dist argument)"""
-    import hashlib
     if spec is None:
         return None
     argv = spec.argv
     dist = argv[argv.index("--dist") + 1] if "--dist" in argv else str(ROOT / "build/wasm/dist")
     f = Path(dist) / "kite.wasm"
     try:
-        b = f.read_bytes()
-        return {"file": str(f), "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()[:16],
-                "mtime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(f.stat().st_mtime))}
+        return file_id(f)
     except OSError as e:
         return {"file": str(f), "error": str(e)}
 

@@ -24,7 +24,6 @@ against numpy 2.4.6 from PyPI (the manylinux wheel, tests/test_numpy.native_nump
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -92,7 +91,7 @@ print("ops_json", json.dumps(_out))
 OPS = {"add": "vector add, 2 × 1e6 float64 (`a + b`)", "sum": "sum of 1e6 float64 (`a.sum()`)",
        "sort": "sort 1e6 random floats (`np.sort(a)`)", "matmul": "200×200 float64 matmul (`m1 @ m2`)"}
 
-from stats import stats  # noqa: E402
+from common import file_id, stats  # noqa: E402
 
 
 def log(*a):
@@ -122,12 +121,6 @@ def cell(k, code, timeout=300):
 
 def gzip9(path: Path) -> int:
     return len(subprocess.run(["gzip", "-9", "-n", "-c", str(path)], check=True, capture_output=True).stdout)
-
-
-def file_id(path: Path):
-    b = path.read_bytes()
-    return {"file": str(path), "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()[:16],
-            "mtime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(path.stat().st_mtime))}
 
 
 # ------------------------------------------------------------------------------ cold import
