@@ -11,7 +11,7 @@
 // synchronous Module.kiteRequestInput(msg), which blocks on the shared buffer.
 // Without a shared buffer (page not cross-origin isolated) the worker reaches the page through
 // the service-worker relay when the controller offers one (`init.relay`): Module.kiteRelay below,
-// used by the C++ interrupt source (wasm/src/wasm_interrupt_source.cpp) and by input().
+// used by the C++ interrupt source (wasm/src/kite-library.js) and by input().
 // Any exception escaping the wasm (RuntimeError trap, RangeError stack overflow, abort) is fatal:
 // the module's memory is in an unknown state, so we post {type:'fatal'} and refuse further work.
 'use strict';
@@ -279,7 +279,7 @@
           if (relay.active && (++relay.ticks & 3) === 0 && cell[0] === 0 && Date.now() - relay.lastPoll >= relay.interval_ms) {
             cell[0] = poll();
           }
-          if (module.kiteFlushDue) module.kiteFlushCheck(); // batched stream text (wasm_interrupt_source.cpp)
+          if (module.kiteFlushDue) module.kiteFlushCheck(); // batched stream text (wasm/src/kite-library.js)
           return cell;
         },
         set() {},
@@ -334,13 +334,13 @@
       print: (s) => console.log(s),
       printErr: (s) => console.error(s),
       noExitRuntime: true,
-      // read by wasm/src (EM_JS): the shared buffer (null without cross-origin isolation) and
+      // read by wasm/src/kite-library.js: the shared buffer (null without cross-origin isolation) and
       // its layout (wasm/js/buffer-layout.json, from the controller)
       kiteBuffer: i32,
       kiteLayout: layout,
       kiteSend: sendMessage,
       kiteRequestInput: (m) => (i32 ? requestInput(m, i32, layout) : relay && relay.ok ? relay.input(m) : null),
-      // read by wasm/src (EM_JS) when there is no shared buffer: the relay, if it answered
+      // read by wasm/src/kite-library.js when there is no shared buffer: the relay, if it answered
       kiteRelay: relay && relay.ok ? relay : null,
       // environment variables Python sees from its start (the package indexes of kite.packages:
       // KITE_BUNDLED_INDEX_URL, KITE_INDEX_URL): libc reads ENV once, right after preRun

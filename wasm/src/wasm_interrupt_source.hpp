@@ -1,5 +1,5 @@
 // kite::interrupt_source over the shared buffer (wasm/js/buffer-layout.json; the indices reach
-// the EM_JS code as Module.kiteLayout, set by worker.js from the controller's `init`).
+// JavaScript side (kite-library.js) as Module.kiteLayout, set by worker.js from the controller's `init`).
 // The contract (DEVELOPERS.md "The interrupt contract"): the controller numbers the messages it
 // posts (1, 2, 3, ...) and the server counts notify_listener calls the same way; an interrupt is
 // written as i32[TARGET] = the seq of the oldest pending execute_request, then i32[SIGNAL] = 2.

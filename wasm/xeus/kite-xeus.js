@@ -56,7 +56,7 @@
       relay = lib.makeRelay(init.relay);
       relay.probe();
     }
-    // read by wasm/src (EM_JS) at each use, as in worker.js
+    // read by wasm/src/kite-library.js at each use, as in worker.js
     Module.kiteBuffer = i32;
     Module.kiteLayout = layout;
     Module.kiteRelay = relay && relay.ok ? relay : null;
