@@ -77,7 +77,10 @@ def install_wasm(requirements, index_urls=None, upgrade=False, no_deps=False, pr
 def _preload(extensions):
     """Lets the host load the new extension modules while the kernel is idle (wasm: compiled in
     the background, instantiated between messages), so their first import does not compile."""
-    import _kite
+    try:
+        import _kite
+    except ImportError:  # plain CPython (the resolver's tests, a site build): nothing to preload
+        return
     for path in extensions:
         _kite.preload_extension(path)
 
