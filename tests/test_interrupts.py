@@ -344,3 +344,43 @@ def test_interrupt_during_the_last_c_call_of_a_cell(k: Kernel) -> None:
         f"[{k.name}] the interrupt during the last C call was lost: {r.content}")
     assert r.reply_time - t0 < 5, f"[{k.name}] reply {r.reply_time - t0:.1f}s after the interrupt"
     assert_survived(k)
+
+
+SLOW_COMM_TARGET = """\
+import comm, time
+def _slow_open(c, msg):
+    time.sleep(1.0)  # a comm_open whose handler takes a while (an import, a widget's set-up)
+comm.get_comm_manager().register_target('kite_slow_open', _slow_open)
+"""
+
+
+@pytest.mark.parametrize("path", ["mode", "other"])
+def test_interrupt_queued_behind_a_comm_message_stops_the_cell(k: Kernel, path: str) -> None:
+    """Seen on a first visit in the browser: JupyterLab's widget manager opened a comm and sent a
+    comm_msg to it while the kernel was busy; the user ran `while True: pass` and pressed
+    Interrupt while the comm_open was still being handled. The signal was aimed at the oldest
+    pending request (the comm_msg, which ran no Python and did not take it) and dropped as stale
+    when the cell began: the loop never stopped. An interrupt applies to every cell sent before
+    it: the cell behind the comm_msg must get it."""
+    if k.name == "python3":
+        pytest.xfail("ipykernel raises the SIGINT in the comm_open's handler and runs the queued cell on")
+    if k.name == "kite-native":
+        # natively the signal is the process's SIGINT: the comm_msg that begins after it takes it
+        # (kite's comm dispatch runs Python code), and a raw SIGINT carries no date to tell a
+        # cell sent before it from one sent after (posix_interrupts.hpp). Known limit (README).
+        pytest.xfail("kite-native: the comm_msg queued before the cell takes the SIGINT")
+    k.execute_ok("x = 41")
+    k.execute_ok(SLOW_COMM_TARGET)
+    k.send("shell", "comm_open", {"comm_id": "kite-slow", "target_name": "kite_slow_open", "data": {}})
+    k.send("shell", "comm_msg", {"comm_id": "kite-no-such-comm", "data": {}})
+    msg_id = k.send_execute("while True:\n    pass")
+    k.idle_for(0.3)  # the comm_open is still sleeping: the comm_msg and the cell are queued
+    t0 = time.monotonic()
+    k.interrupt(_path(k, path))
+    r = k.collect(msg_id, REPLY_TIMEOUT)
+    assert r.reply is not None, f"[{k.name}] the cell was never interrupted: {r.describe()}"
+    assert r.status == "error" and r.content["ename"] == "KeyboardInterrupt", r.describe()
+    # (about 0.7 s of the comm_open's sleep remain when the interrupt is sent)
+    assert r.reply_time - t0 < 0.7 + MAX_LATENCY, f"interrupt -> reply {r.reply_time - t0:.3f} s"
+    assert r.idle
+    assert k.expr("x + 1") == "42"

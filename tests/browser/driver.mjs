@@ -915,6 +915,22 @@ const SCENARIOS = {
     // A first visit straight to a kite notebook (fresh profile): the interpreter is prewarmed
     // while the page loads, possibly before the service worker controls the page; Interrupt must
     // still work without isolation (the worker is replaced once the relay exists).
+    await page.addInitScript(() => {
+      // the relay's traffic as the page sees it (requests and kite's answers on the channel
+      // relay.ts uses): in the result, to tell a lost signal from a worker that never asked
+      window.__relayLog = [];
+      try {
+        const bc = new BroadcastChannel('/sw-api.v1');
+        bc.onmessage = (e) => {
+          const m = e.data || {};
+          const t = Math.round(performance.now());
+          if (m.data && m.data.op) window.__relayLog.push([t, m.requestId, m.data.op, m.data.generation, m.data.seq, m.data.ack]);
+          else if (m.response) window.__relayLog.push([t, m.requestId, 'answer', JSON.stringify(m.response)]);
+        };
+      } catch {
+        // no BroadcastChannel
+      }
+    });
     await page.goto(BASE + 'lab/index.html?path=interrupts.ipynb', { waitUntil: 'domcontentloaded' });
     await waitNotebookKernelIdle(page);
     // empty the (windowed: not every cell is rendered) notebook: select all cells, delete them
@@ -931,7 +947,12 @@ const SCENARIOS = {
     await waitBusy(page);
     await sleep(700);
     result.statusBeforeInterrupt = await kernelStatus(page);
-    result.interruptMs = await interruptAndMeasure(page, index);
+    try {
+      result.interruptMs = await interruptAndMeasure(page, index);
+    } finally {
+      // the last 40 relay messages (all of them, if the interrupt was lost)
+      result.relayLog = await page.evaluate(() => (window.__relayLog || []).slice(-40));
+    }
     await recordAfterInterrupt(page, index);
   },
 

@@ -158,7 +158,8 @@ export class KiteController {
     this._channel = null; // CHANNELS.* reported by the worker when it is ready
     this.relayInfo = null; // the worker's relay probe: {ok, rtt_ms, reason}
     this._rsig = 0; // relay: the pending signal ...
-    this._rtarget = 0; // ... the seq of the execute_request it is aimed at ...
+    this._rtarget = 0; // ... the seqs of the requests it is aimed at (the first ...
+    this._rlast = 0; // ... and the last: see _aim) ...
     this._rid = 0; // ... and its number: kept until the worker acknowledges it (`ack`)
     this._held = new Set(); // relay: requests the page holds ({op, seq, finish(response)})
     this._stdin = { waiting: false, value: null }; // relay: an input_request waiting for its reply
@@ -204,7 +205,7 @@ export class KiteController {
       this._u8 = new Uint8Array(this._buffer);
     }
     if (this._i32) {
-      for (const k of ['SIGNAL', 'TARGET', 'SEQUENCE', 'INPUT_LENGTH']) Atomics.store(this._i32, LAYOUT[k], 0);
+      for (const k of ['SIGNAL', 'TARGET', 'TARGET_LAST', 'SEQUENCE', 'INPUT_LENGTH']) Atomics.store(this._i32, LAYOUT[k], 0);
       Atomics.store(this._i32, LAYOUT.STDIN_STATE, LAYOUT.STDIN_NONE);
     }
     const generation = ++this._generation;
@@ -315,8 +316,8 @@ export class KiteController {
     }
     if (done === null) return;
     for (const seq of [...this._pending.keys()]) if (seq <= done) this._pending.delete(seq);
-    // relay: a signal aimed at a request that is over can only be stale
-    if (this._rsig !== 0 && this._rtarget <= done) this._rsig = 0;
+    // relay: a signal aimed at requests that are all over can only be stale
+    if (this._rsig !== 0 && this._rlast <= done) this._rsig = 0;
   }
 
   _emit(msg) {
@@ -413,7 +414,7 @@ export class KiteController {
     const armed = this._armed;
     if (!armed) return;
     this._armed = null;
-    if (date <= armed.date && Date.now() <= armed.until) this._aim(seq, armed.signal);
+    if (date <= armed.date && Date.now() <= armed.until) this._aim(seq, seq, armed.signal);
   }
 
   /**
@@ -437,28 +438,35 @@ export class KiteController {
     }
     const when = parseDate(date);
     let target = 0;
+    let last = 0;
     for (const [seq, pending] of this._pending) {
       if (when === null || pending.date === null || pending.date <= when) {
-        target = seq;
-        break;
+        if (target === 0) target = seq;
+        last = seq;
       }
     }
-    if (target !== 0) return this._aim(target, signal);
+    if (target !== 0) return this._aim(target, last, signal);
     if (when === null || (this._lastExecuteDate !== null && this._lastExecuteDate > when)) return { ok: true, idle: true };
     if (!this._armed || this._armed.date <= when) this._armed = { date: when, signal, until: Date.now() + ARMED_INTERRUPT_MS };
     return { ok: true, armed: true };
   }
 
-  // The signal into the buffer (or the relay), aimed at message `seq`: TARGET, then SIGNAL.
-  _aim(seq, signal) {
+  // The signal into the buffer (or the relay), aimed at messages `seq`..`last` (the pending
+  // execute_requests and comm_msgs sent before the interrupt): TARGET, TARGET_LAST, then
+  // SIGNAL. The first of them that takes it consumes it: a comm_msg queued before the cell
+  // that runs no Python (a widget manager's message to a closed comm) passes it on to the cell
+  // instead of losing it.
+  _aim(seq, last, signal) {
     if (!this._i32) {
       this._rtarget = seq;
+      this._rlast = last;
       this._rsig = signal;
       this._rid++;
       this._relayWake();
       return { ok: true };
     }
     Atomics.store(this._i32, LAYOUT.TARGET, seq);
+    Atomics.store(this._i32, LAYOUT.TARGET_LAST, last);
     Atomics.store(this._i32, LAYOUT.SIGNAL, signal);
     Atomics.notify(this._i32, LAYOUT.SIGNAL);
     return { ok: true };
@@ -571,11 +579,11 @@ export class KiteController {
     }
   }
 
-  // The relayed signal for message `seq`: {signal, sid}, or {signal: 0}. A signal aimed at an
-  // earlier message is stale: dropped (the shared buffer's begin_request does the same).
+  // The relayed signal for message `seq`: {signal, sid}, or {signal: 0}. A signal aimed only at
+  // earlier messages is stale: dropped (the shared buffer's begin_execute does the same).
   _relaySignal(seq) {
-    if (this._rsig !== 0 && this._rtarget === seq) return { signal: this._rsig, sid: this._rid };
-    if (this._rsig !== 0 && this._rtarget < seq) this._rsig = 0;
+    if (this._rsig !== 0 && this._rtarget <= seq && seq <= this._rlast) return { signal: this._rsig, sid: this._rid };
+    if (this._rsig !== 0 && this._rlast < seq) this._rsig = 0;
     return { signal: 0 };
   }
 
@@ -644,6 +652,7 @@ export class KiteController {
     for (const held of [...this._held]) held.finish({ stale: true });
     this._rsig = 0;
     this._rtarget = 0;
+    this._rlast = 0;
     this._stdin = { waiting: false, value: null };
   }
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const MARKER = '/* @kite-buffer-layout */ null';
 
-const REQUIRED = ['SIGNAL', 'STDIN_STATE', 'INPUT_LENGTH', 'TARGET', 'SEQUENCE', 'INPUT_OFFSET',
+const REQUIRED = ['SIGNAL', 'STDIN_STATE', 'INPUT_LENGTH', 'TARGET', 'SEQUENCE', 'TARGET_LAST', 'INPUT_OFFSET',
   'INPUT_CAPACITY', 'STDIN_NONE', 'STDIN_WAITING', 'STDIN_REPLIED', 'SIGINT'];
 
 /** Reads and checks the layout file. */
@@ -19,7 +19,7 @@ export function readLayout(layoutPath) {
   for (const k of REQUIRED) {
     if (!Number.isInteger(layout[k]) || layout[k] < 0) throw new Error(`${layoutPath}: ${k} must be a non-negative integer`);
   }
-  const ints = ['SIGNAL', 'STDIN_STATE', 'INPUT_LENGTH', 'TARGET', 'SEQUENCE'].map((k) => layout[k]);
+  const ints = ['SIGNAL', 'STDIN_STATE', 'INPUT_LENGTH', 'TARGET', 'SEQUENCE', 'TARGET_LAST'].map((k) => layout[k]);
   if (new Set(ints).size !== ints.length) throw new Error(`${layoutPath}: two int32 slots share an index`);
   if (layout.INPUT_OFFSET % 4 !== 0 || layout.INPUT_OFFSET < 4 * (Math.max(...ints) + 1)) {
     throw new Error(`${layoutPath}: INPUT_OFFSET must be 4-aligned and after the int32 slots`);

@@ -27,19 +27,25 @@ mergeInto(LibraryManager.library, {
     if (Module.kiteRelay) Module.kiteRelay.end();
   },
   kite_js_relay_end__sig: 'v',
-  // Drops a signal aimed at another message (an interrupt that raced with the end of an earlier
-  // cell), but keeps one the main side already aimed at the execute_request now starting
-  // (i32[TARGET] == seq): an interrupt sent right after execute_request is never lost.
+  // Drops a signal aimed at other messages (an interrupt that raced with the end of an earlier
+  // cell), but keeps one the main side already aimed at the execute_request (or comm_msg) now
+  // starting: i32[TARGET] <= seq <= i32[TARGET_LAST], the requests sent before the interrupt.
+  // An interrupt sent right after execute_request is never lost, nor one that a comm_msg queued
+  // before the cell did not take.
   kite_js_begin_execute: function(seq) {
     if (typeof SharedArrayBuffer === 'undefined' || !Module.kiteBuffer || !Module.kiteLayout) return;
     var i32 = Module.kiteBuffer;
     var L = Module.kiteLayout;
     seq = seq | 0;
+    var aimedHere = function () {
+      var first = Atomics.load(i32, L.TARGET);
+      return first <= seq && seq <= Math.max(first, Atomics.load(i32, L.TARGET_LAST));
+    };
     var v = Atomics.load(i32, L.SIGNAL);
-    if (v === 0 || Atomics.load(i32, L.TARGET) === seq) return;
+    if (v === 0 || aimedHere()) return;
     // compare-exchange: never clears a value written after our read; if the main side re-aimed
     // an (equal) signal at this message meanwhile, put it back
-    if (Atomics.compareExchange(i32, L.SIGNAL, v, 0) === v && Atomics.load(i32, L.TARGET) === seq) {
+    if (Atomics.compareExchange(i32, L.SIGNAL, v, 0) === v && aimedHere()) {
         Atomics.compareExchange(i32, L.SIGNAL, 0, v);
     }
   },

@@ -2,7 +2,8 @@
 // JavaScript side (kite-library.js) as Module.kiteLayout, set by worker.js from the controller's `init`).
 // The contract (DEVELOPERS.md "The interrupt contract"): the controller numbers the messages it
 // posts (1, 2, 3, ...) and the server counts notify_listener calls the same way; an interrupt is
-// written as i32[TARGET] = the seq of the oldest pending execute_request, then i32[SIGNAL] = 2.
+// written as i32[TARGET] .. i32[TARGET_LAST] = the seqs of the pending execute_requests (and
+// comm_msgs) sent before it, then i32[SIGNAL] = 2; the first of them that takes it consumes it.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +17,8 @@ public:
     // The seq of the message being handled (the server's counter); read by begin_request.
     explicit wasm_interrupt_source(const std::uint32_t& current_seq) : m_seq(current_seq) {}
 
-    // execute_request: drops a pending signal aimed at another message (one that raced with the
-    // end of an earlier cell), keeps one aimed at this one, and turns CPython's polling of the
+    // execute_request: drops a pending signal aimed at other messages (one that raced with the
+    // end of an earlier cell), keeps one whose range includes this one, and turns CPython's polling of the
     // buffer on. Any other request: polling off, take() gives 0, a pending signal stays in the
     // buffer (it may be aimed at a later execute_request).
     void begin_request(const request_info& request) override;

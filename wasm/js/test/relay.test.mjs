@@ -2,9 +2,10 @@
 // isolation): KiteController.answerRelay with a stub worker, no browser and no wasm needed.
 //   node --test wasm/js/test/
 // What the relay must keep from the shared buffer's contract (DEVELOPERS.md): an interrupt aims
-// at the oldest pending execute_request; a signal aimed at an earlier message is dropped when the
-// worker asks with a later seq, one aimed at a later message waits; nothing leaks past the
-// execute_reply of its target; held waits and input() wake at once on Interrupt.
+// at the pending execute_requests (and comm_msgs) sent before it, the oldest first; the first
+// that asks takes it; a signal aimed only at earlier messages is dropped when the worker asks
+// with a later seq, one aimed at later messages waits; nothing leaks past the execute_reply of
+// the last of them; held waits and input() wake at once on Interrupt.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -97,10 +98,37 @@ test('a signal for an earlier message is dropped; one for a later message waits'
   c.interrupt();
   assert.deepEqual(await ask('wait', { seq: 1, ms: 20, signals: false }), { signal: 0 }); // not for seq 1
   assert.deepEqual(await ask('poll', { seq: 2 }), { signal: 2 });
-  c.send(request('execute_request', { code: 'a' })); // seq 3
   c.interrupt(); // aimed at 2 (still pending)
+  c.send(request('execute_request', { code: 'a' })); // seq 3, sent after the interrupt
   assert.deepEqual(await ask('poll', { seq: 3 }), { signal: 0 }); // stale when seq 3 asks
   assert.deepEqual(await ask('poll', { seq: 2 }), { signal: 0 }); // and gone
+});
+
+test('an interrupt the comm_msg before the cell does not take reaches the cell', async () => {
+  // a first visit in the browser: the widget manager's comm_open and comm_msg were queued ahead
+  // of `while True: pass` when the user pressed Interrupt; the comm_msg ran no Python
+  const { c, ask, worker } = await make();
+  c.send(request('comm_open', { comm_id: 'w', target_name: 'jupyter.widget.control', data: {} })); // seq 1
+  const comm = request('comm_msg', { comm_id: 'w', data: {} });
+  c.send(comm); // seq 2: pending (widget callbacks are interruptible)
+  c.send(request('execute_request', { code: 'while True: pass' })); // seq 3
+  assert.deepEqual(c.interrupt(), { ok: true }); // aimed at 2..3
+  // its idle status (a comm_msg has no reply), without having asked for the signal
+  worker.emit({ ...request('status', { execution_state: 'idle' }, 'iopub'), parent_header: comm.header });
+  assert.deepEqual(await ask('poll', { seq: 3 }), { signal: 2 });
+  assert.deepEqual(await ask('poll', { seq: 3 }), { signal: 0 }); // taken once
+});
+
+test('an interrupt reaches every cell sent before it until one takes it, none after', async () => {
+  const { c, ask } = await make();
+  c.send(request('execute_request', { code: 'a' })); // seq 1
+  c.send(request('execute_request', { code: 'b' })); // seq 2
+  c.interrupt(); // aimed at 1..2
+  c.send(request('execute_request', { code: 'c' })); // seq 3: sent after it
+  assert.deepEqual(await ask('poll', { seq: 2 }), { signal: 2 }); // 1 ended without asking
+  c.interrupt(); // aimed at 1..3 (no reply came back yet)
+  assert.deepEqual(await ask('poll', { seq: 4 }), { signal: 0 }); // past them all: dropped
+  assert.deepEqual(await ask('poll', { seq: 3 }), { signal: 0 });
 });
 
 test('no interrupt leaks past the execute_reply of its target', async () => {
