@@ -1159,6 +1159,60 @@ const SCENARIOS = {
     result.isolated = await page.evaluate(() => crossOriginIsolated);
   },
 
+  async modules(page) {
+    // The notebook's directory is sys.path[0] (cwd = /drive/<dir>): a module saved next to the
+    // notebook through JupyterLite's contents (an upload, the editor) while the kernel runs is
+    // importable by the next cell, though an earlier import listed the directory without it;
+    // and what a top-level import's search of that directory costs (every `import` of a module
+    // not yet loaded looks there first).
+    const dir = args.dir || 'modules-test';
+    await page.addInitScript(() => {
+      // the worker's drive requests as the page sees them (relayed by the service worker)
+      window.__driveCalls = {};
+      try {
+        new BroadcastChannel('/sw-api.v1').onmessage = (e) => {
+          const method = e.data && e.data.data && e.data.data.method;
+          if (method) window.__driveCalls[method] = (window.__driveCalls[method] || 0) + 1;
+        };
+      } catch {
+        // no BroadcastChannel
+      }
+    });
+    await page.goto(BASE + 'lab/index.html', { waitUntil: 'domcontentloaded' });
+    await waitApp(page);
+    const probe =
+      "import importlib.util, sys, time\n" +
+      "def _probe(n=40):\n" +
+      "    t = time.perf_counter()\n" +
+      "    for i in range(n):\n" +
+      "        importlib.util.find_spec('kite_no_such_module_%d' % i)\n" +
+      "    return (time.perf_counter() - t) * 1000 / n\n" +
+      "_here = _probe()\n" +
+      "_cwd = sys.path.pop(0)\n" +
+      "_elsewhere = _probe()\n" +
+      "sys.path.insert(0, _cwd)\n" +
+      "print('find_spec of a missing module: %.3f ms with the notebook directory in sys.path, %.3f ms without' % (_here, _elsewhere))";
+    await saveContents(page, dir, {
+      'modules.ipynb': kiteNotebook([
+        "import importlib.util\nprint('before:', importlib.util.find_spec('kite_helper_mod'))",
+        "import kite_helper_mod\nprint('after:', kite_helper_mod.VALUE)",
+        probe,
+      ])
+    });
+    await openNotebook(page, `${dir}/modules.ipynb`);
+    result.before = await runAndRead(page, 0, /before:/);
+    await saveContents(page, dir, { 'kite_helper_mod.py': 'VALUE = 42\n' });
+    result.after = await runAndRead(page, 1, /after:|Error/);
+    const calls = () => page.evaluate(() => ({ ...window.__driveCalls }));
+    const before = await calls();
+    result.probe = await runAndRead(page, 2, /find_spec|Error/);
+    const after = await calls();
+    // the probe cell's drive requests: 40 imports searched the notebook's directory
+    result.probeDriveCalls = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] || 0)]));
+    await shot(page, 'modules');
+    result.kite = kiteConsole();
+  },
+
   async cells(page) {
     // --cells '["code", ...]' (JSON): run each in a new kite notebook, in order; their outputs
     const sources = JSON.parse(args.cells);

@@ -38,3 +38,16 @@ def test_without_a_service_worker_python_runs_in_memory(scenario, plain_url):
     assert r["output"].startswith("/ ") and "scratch.txt" in r["output"], r["output"]
     warnings = [line for line in r["kite"] if "JupyterLite's files are not available" in line]
     assert len(warnings) == 1 and "no service worker" in warnings[0], r["kite"]
+
+
+def test_modules_next_to_the_notebook(scenario, page_url):
+    # the notebook's directory is sys.path[0]: a module saved there through JupyterLite's contents
+    # while the kernel runs is importable by the next cell; the searches of that directory by
+    # 40 imports in one cell cost one stat of it through the page, not 40 (each is a round trip:
+    # ~7 ms measured; the worker caches the drive's directory stats for one request)
+    kind, url = page_url
+    r = scenario("modules", url, tag=kind)
+    assert r["before"].strip() == "before: None", r["before"]
+    assert r["after"].strip() == "after: 42", r["after"]
+    assert "find_spec of a missing module" in r["probe"], r["probe"]
+    assert r["probeDriveCalls"].get("getattr", 0) <= 2, (r["probeDriveCalls"], r["probe"])

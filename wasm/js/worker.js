@@ -518,8 +518,10 @@
   }
 
   function dispatch(m) {
-    if (m.type === 'location') setLocation(m);
-    else handle(m.msg);
+    if (m.type === 'location') return setLocation(m);
+    // the drive's directory stats are cached for one request (wasm/jupyterlite/worker/drive.js)
+    if (!IS_NODE && self.kiteDrive) self.kiteDrive.newRequest();
+    handle(m.msg);
   }
 
   // CPython's recursion limit must trip before the engine's stack runs out (a RangeError kills the
