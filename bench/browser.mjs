@@ -6,6 +6,8 @@
 //   REPL  (repl/index.html?kernel=NAME&toolbar=1): navigation start -> first "Kernel Idle";
 //         then `1+1` x5: Shift+Enter keydown -> output "2" in the DOM; bytes downloaded.
 //   Lab   (lab/index.html, launcher card -> new notebook, `1+1` to know the kernel is up):
+//         17 standard-library imports in one cell, timed inside it (the notebook's directory,
+//         JupyterLite's drive, is sys.path[0]: each import searches it first);
 //         `while True: pass`, a real mouse click on the toolbar's interrupt button -> "KeyboardInterrupt" in the cell's output (timeout 10 s,
 //         then the outcome is recorded as "not interrupted").
 // Usage: node bench/browser.mjs [--runs 5] [--interrupts 5] [--out build/bench/browser.json]
@@ -24,6 +26,9 @@ const INTERRUPTS = +arg('interrupts', 5);
 const OUT = arg('out', path.join(ROOT, 'build/bench/browser.json'));
 const ONLY = arg('only', null);
 const INTERRUPT_TIMEOUT_MS = +arg('interrupt-timeout', 10000);
+// modules neither kernel loads at start-up (the cell reports how many it had: PRELOADED)
+const IMPORTS = 'colorsys, netrc, wave, mailbox, tomllib, graphlib, zipapp, tabnanny, filecmp, fileinput, sched, pickletools, quopri, symtable, pyclbr, modulefinder, getopt';
+const IMPORTS_CELL = `import sys, time; _pre = sum(m in sys.modules for m in '${IMPORTS}'.split(', ')); _t = time.perf_counter(); import ${IMPORTS}; print('IMPORTS_MS', round((time.perf_counter() - _t) * 1000, 1), 'PRELOADED', _pre)`;
 const PY = process.env.KITE_BENCH_PYTHON || path.join(ROOT, '.venv/bin/python');
 const SERVE = process.env.KITE_BENCH_SERVE || path.join(ROOT, 'wasm/serve.py');
 const CHROMIUM = process.env.KITE_BENCH_CHROMIUM || '/usr/bin/chromium';
@@ -157,7 +162,7 @@ async function replRun(browser, name) {
 async function labInterruptRun(browser, name, attempts) {
   const site = SITES[name];
   const { ctx, page, errors } = await newContext(browser, site);
-  const r = { site: name, code: 'while True: pass', interrupt_ms: [], outcomes: [] };
+  const r = { site: name, code: 'while True: pass', interrupt_ms: [], outcomes: [], imports_ms: null };
   const idle = '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]';
   try {
     await page.goto(`http://127.0.0.1:${site.port}/lab/index.html`);
@@ -171,6 +176,17 @@ async function labInterruptRun(browser, name, attempts) {
     await page.keyboard.type('1+1');
     await page.keyboard.press('Shift+Enter');
     await page.waitForFunction(() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell .jp-OutputArea-output')].some((e) => e.textContent.trim() === '2'), null, { timeout: 90000, polling: 100 });
+    await page.waitForSelector(idle, { timeout: 10000 });
+    await page.locator('.jp-NotebookPanel .jp-Cell .cm-content').last().click();
+    await page.keyboard.type(IMPORTS_CELL);
+    await page.keyboard.press('Shift+Enter');
+    const printed = await page.waitForFunction(() => {
+      const m = [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell .jp-OutputArea-output')].map((e) => e.textContent).join('\n').match(/IMPORTS_MS ([\d.]+) PRELOADED (\d+)|(\w+Error)/);
+      return m && (m[3] || `${m[1]} ${m[2]}`);
+    }, null, { timeout: 60000, polling: 50 });
+    const imports = await printed.jsonValue();
+    if (!/^[\d.]+ \d+$/.test(imports)) throw new Error(`the imports cell failed: ${imports}`);
+    [r.imports_ms, r.imports_preloaded] = imports.split(' ').map(Number);
     await page.waitForSelector(idle, { timeout: 10000 });
     await page.evaluate(() => {
       window.__clicks = [];
@@ -238,7 +254,7 @@ async function main() {
   for (let i = 0; i < INT_RUNS; i++) {
     for (const n of names) {
       const r = await labInterruptRun(browser, n, n === 'pyodide' ? 1 : INTERRUPTS);
-      log(`browser interrupt ${i + 1}/${INT_RUNS} ${n}: ${r.interrupt_ms.map((x) => (x == null ? 'none' : x.toFixed(1))).join(' ')}${r.error ? ' ERROR ' + r.error : ''}`);
+      log(`browser interrupt ${i + 1}/${INT_RUNS} ${n}: imports ${r.imports_ms} ms (${r.imports_preloaded} of 17 already loaded); interrupts ${r.interrupt_ms.map((x) => (x == null ? 'none' : x.toFixed(1))).join(' ')}${r.error ? ' ERROR ' + r.error : ''}`);
       result.interrupt[n].push(r);
     }
   }
@@ -257,6 +273,7 @@ async function main() {
       kernel_bytes: stats(reps.map((r) => r.bytes_kernel)),
       page_bytes: stats(reps.map((r) => r.bytes_total)),
       interrupt_click_to_traceback_ms: stats(allInt),
+      stdlib_imports_ms: stats(ints.map((r) => r.imports_ms)),
       interrupts: { attempted: allInt.length, interrupted: allInt.filter((x) => x != null).length, timeout_ms: INTERRUPT_TIMEOUT_MS },
       errors: [...reps, ...ints].filter((r) => r.error).map((r) => `${r.error}${r.page_errors.length ? ` (page error: ${r.page_errors.at(-1)})` : ''}`),
     };
@@ -267,6 +284,7 @@ async function main() {
       load_to_idle: ratio(k.map((r) => r.load_to_idle_ms), p.map((r) => r.load_to_idle_ms)),
       load_to_first_result: ratio(k.map((r) => r.load_to_first_result_ms), p.map((r) => r.load_to_first_result_ms)),
       kernel_bytes: ratio(k.map((r) => r.bytes_kernel), p.map((r) => r.bytes_kernel)),
+      stdlib_imports: ratio(result.interrupt.kite.map((r) => r.imports_ms), result.interrupt.pyodide.map((r) => r.imports_ms)),
     };
   }
   result.summary = summary;

@@ -258,6 +258,9 @@ def build(raw, ker, brw, failed, num=None):
             tail = f"; {len(errs)} run(s) failed before the click: {errs[0]}" if errs else ""
             return f"{base} ({i['interrupted']}/{i['attempted']} interrupted within {i['timeout_ms'] / 1000:.0f} s{tail})"
         t.row("notebook: interrupt click → KeyboardInterrupt traceback, `while True: pass`", icell(k, ki), "pyodide " + icell(p, pi), "")
+        if k.get("stdlib_imports_ms"):
+            t.row("notebook: 17 standard-library imports in one cell, none loaded before (ms, timed in the cell)", fmt(k["stdlib_imports_ms"]),
+                  "pyodide " + fmt(p.get("stdlib_imports_ms")), fmt_ratio(rr.get("stdlib_imports")))
     else:
         t.row("part 3 (browser.mjs)", "FAILED" if "browser" in failed else "not run", "", "", "", None)
     # ------------------------------------------------------------ part 5
