@@ -151,8 +151,17 @@ void posix_interrupts::begin_request(const request_info& request) {
     if (take_tripped()) pending = true;
     drain();
     if (m_installed) set_wakeup_fd(m_write);  // user code (asyncio, ...) may have replaced it
-    // 2. Keep it only if an interrupt_request sent at or after this cell raised it.
+    // 2. Keep it only if an interrupt_request sent at or after this cell raised it. A widget
+    //    message (comm_msg) never takes one that came before it: the user interrupted the cells
+    //    queued behind it (JupyterLab's widget manager writes to comms while the kernel is busy),
+    //    so it is carried to the next execute_request and judged there by the same rule. One
+    //    that arrives while its callback runs stops the callback.
     bool keep = false;
+    const bool widget_message = request.header.is_object() && request.header.value("msg_type", "") == "comm_msg";
+    if (pending && widget_message) {
+        m_carried = true;
+        pending = false;
+    }
     if (pending) {
         std::lock_guard<std::mutex> lock(m_mutex);
         if (m_last_interrupt) {

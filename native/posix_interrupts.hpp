@@ -3,7 +3,8 @@
 // except between begin_request(execute) and end_request(). A SIGINT that is pending when an
 // execute_request begins is kept only if an interrupt_request dated at or after that request's
 // header.date is what raised it; otherwise (a raw SIGINT while idle, an interrupt meant for an
-// earlier cell) it is dropped. A self-pipe registered as CPython's signal wakeup fd lets a SIGINT
+// earlier cell) it is dropped. One pending when a comm_msg (a widget message) begins is carried to
+// the next execute_request and judged there. A self-pipe registered as CPython's signal wakeup fd lets a SIGINT
 // handled on any thread wake a blocked wait() (time.sleep, input) without polling.
 #pragma once
 
