@@ -488,12 +488,6 @@ class FuzzRun:
             self.wire.close()
             self.wire = None
 
-    def reopen_client(self) -> None:
-        """A fresh jupyter_client client (a stopped one cannot be started again)."""
-        self.k.kc = self.k.km.client()
-        self.k.kc.start_channels()
-        self.k.results.clear()
-
     def send_valid(self, channel: str, msg_type: str, content: dict) -> str:
         h = self.wire.header(msg_type)
         frames = [encode(h), b"{}", b"{}", encode(content)]
@@ -605,7 +599,8 @@ class FuzzRun:
         self.pending.clear()
         self.close()
         if len(self.stats.crashes) < MAX_CRASHES:
-            self.reopen_client()
+            # (restart makes a fresh client: starting one here to stop it at once raced with its
+            # heartbeat thread, which then failed on the destroyed context, "Too many open files")
             self.k.restart()
             self.connect()
         return True
@@ -668,8 +663,7 @@ class FuzzRun:
                 self.settle()
                 self.pump(0.5)
         finally:
-            self.close()
-            self.reopen_client()
+            self.close()  # the client stays stopped: the caller shuts the kernel down
         if not self.k.km.is_alive() and (not st.crashes or st.crashes[-1][0] != st.sent):
             st.crashes.append((st.sent, list(self.last_sent)))
         return st
