@@ -13,7 +13,7 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { Contents } from '@jupyterlab/services';
 import { DriveContentsProcessor } from '@jupyterlite/services';
 
-import { RELAY_CHANNEL, relayUnavailableReason } from './relay';
+import { relayUnavailableReason, ServiceWorkerListener } from './relay';
 
 /** What a worker needs to mount the drive (controller.setLocation's `drive`). */
 export interface IDriveOptions {
@@ -24,16 +24,7 @@ export interface IDriveOptions {
   browsingContextId: string;
 }
 
-function uuid(): string {
-  if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') {
-    return crypto.randomUUID();
-  }
-  return `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`;
-}
-
 export class PageDrive {
-  readonly browsingContextId = uuid();
-
   constructor(contents: Contents.IManager) {
     this._processor = new DriveContentsProcessor({ contentsManager: contents });
   }
@@ -47,52 +38,32 @@ export class PageDrive {
     if (why) {
       return why;
     }
-    this._listen();
+    this._listener.listen();
     let baseUrl = new URL(PageConfig.getBaseUrl(), globalThis.location?.href).href;
     baseUrl = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
     return {
       script: assetsUrl + 'drive.js', // (the worker's preload has the same URL)
       baseUrl,
-      browsingContextId: this.browsingContextId
+      browsingContextId: this._listener.browsingContextId
     };
   }
 
-  private _listen(): void {
-    if (this._channel) {
-      return;
-    }
-    this._channel = new BroadcastChannel(RELAY_CHANNEL);
-    this._channel.addEventListener('message', event => void this._onMessage(event));
-  }
-
-  private async _onMessage(event: MessageEvent): Promise<void> {
-    const message = event.data;
-    if (
-      !message ||
-      message.browsingContextId !== this.browsingContextId ||
-      typeof message.pathname !== 'string' ||
-      !message.pathname.includes('/api/drive')
-    ) {
-      return;
-    }
-    let response: any;
+  private async _answer(data: any): Promise<any> {
     try {
-      response = await this._processor.processDriveRequest(message.data);
+      return await this._processor.processDriveRequest(data);
     } catch (err) {
       // Unanswered, the worker would wait forever (the service worker has no time limit); an
       // answer DriveFS cannot read would kill the interpreter. So: what DriveFS takes as "no such
       // file" for `get`, empty values otherwise (a lost `put` is only logged, as here).
-      const method = message.data?.method;
-      console.warn('[kite] drive request failed', method, message.data?.path, err);
-      response = method === 'get' ? null : method === 'readdir' ? [] : {};
+      const method = data?.method;
+      console.warn('[kite] drive request failed', method, data?.path, err);
+      return method === 'get' ? null : method === 'readdir' ? [] : {};
     }
-    this._channel?.postMessage({
-      response,
-      browsingContextId: this.browsingContextId,
-      requestId: message.requestId
-    });
   }
 
   private _processor: DriveContentsProcessor;
-  private _channel: BroadcastChannel | null = null;
+  private _listener = new ServiceWorkerListener(
+    pathname => pathname.includes('/api/drive'),
+    data => this._answer(data)
+  );
 }

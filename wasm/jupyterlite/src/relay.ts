@@ -36,6 +36,50 @@ function uuid(): string {
 }
 
 /**
+ * Answers the requests JupyterLite's service worker relays over RELAY_CHANNEL for one
+ * browsingContextId (its own, random) whose path `accepts` takes; `answer` makes the response
+ * from the request's body `data`. The interrupt relay (below) and the drive (drive.ts) each
+ * have one, with their own id and path.
+ */
+export class ServiceWorkerListener {
+  readonly browsingContextId = uuid();
+
+  constructor(
+    private readonly _accepts: (pathname: string) => boolean,
+    private readonly _answer: (data: any) => Promise<any>
+  ) {}
+
+  /** Start listening (once; later calls do nothing). */
+  listen(): void {
+    if (this._channel) {
+      return;
+    }
+    this._channel = new BroadcastChannel(RELAY_CHANNEL);
+    this._channel.addEventListener('message', event => void this._onMessage(event));
+  }
+
+  private async _onMessage(event: MessageEvent): Promise<void> {
+    const message = event.data;
+    if (
+      !message ||
+      message.browsingContextId !== this.browsingContextId ||
+      typeof message.pathname !== 'string' ||
+      !this._accepts(message.pathname)
+    ) {
+      return; // JupyterLite's own traffic, another tab's, or the other listener's
+    }
+    const response = await this._answer(message.data);
+    this._channel?.postMessage({
+      response,
+      browsingContextId: this.browsingContextId,
+      requestId: message.requestId
+    });
+  }
+
+  private _channel: BroadcastChannel | null = null;
+}
+
+/**
  * Why the relay cannot work on this page (no service worker API, no controlling service worker,
  * no BroadcastChannel), or null when it may (the worker's probe at start decides).
  */
@@ -80,7 +124,6 @@ export function relayPollMs(): number | null {
 }
 
 class Relay {
-  readonly browsingContextId = uuid();
   readonly url: string;
 
   constructor() {
@@ -92,11 +135,11 @@ class Relay {
 
   /** Route the requests of `target`'s workers here (from now until `detach`). */
   attach(target: IRelayTarget): void {
-    this._listen();
+    this._listener.listen();
     this._targets.set(target.relayId, target);
     target.useRelay({
       url: this.url,
-      browsingContextId: this.browsingContextId,
+      browsingContextId: this._listener.browsingContextId,
       interval_ms: relayPollMs()
     });
   }
@@ -105,40 +148,19 @@ class Relay {
     this._targets.delete(target.relayId);
   }
 
-  private _listen(): void {
-    if (this._channel) {
-      return;
-    }
-    this._channel = new BroadcastChannel(RELAY_CHANNEL);
-    this._channel.addEventListener('message', event => void this._onMessage(event));
-  }
-
-  private async _onMessage(event: MessageEvent): Promise<void> {
-    const message = event.data;
-    if (
-      !message ||
-      message.browsingContextId !== this.browsingContextId ||
-      typeof message.pathname !== 'string' ||
-      !message.pathname.endsWith(`/api/stdin/${RELAY_NAME}`)
-    ) {
-      return; // JupyterLite's own traffic, another tab's, or a drive request
-    }
-    const data = message.data ?? {};
-    const target = this._targets.get(data.kite);
-    let response: any;
+  private async _answer(data: any): Promise<any> {
+    const target = this._targets.get(data?.kite);
     try {
-      response = target ? await target.answerRelay(data) : { stale: true };
+      return target ? await target.answerRelay(data ?? {}) : { stale: true };
     } catch (err) {
-      response = { error: String(err) };
+      return { error: String(err) };
     }
-    this._channel?.postMessage({
-      response,
-      browsingContextId: this.browsingContextId,
-      requestId: message.requestId
-    });
   }
 
-  private _channel: BroadcastChannel | null = null;
+  private _listener = new ServiceWorkerListener(
+    pathname => pathname.endsWith(`/api/stdin/${RELAY_NAME}`),
+    data => this._answer(data)
+  );
   private _targets = new Map<string, IRelayTarget>();
 }
 
